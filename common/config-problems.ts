@@ -1,0 +1,62 @@
+// Shared shape for "bad configuration": every problem is collected, then reported together, so an
+// operator fixes the manifest once instead of once per restart.
+
+export interface ConfigProblem {
+  /** The setting as the operator wrote it: an env var name or a `--flag`. */
+  readonly setting: string;
+  /** What was wrong and what the setting accepts. Never the value of a secret. */
+  readonly message: string;
+}
+
+export type Parsed<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
+
+export const CONFIG_EXIT_CODE = 2;
+
+/** One message naming every bad setting, as printed before exiting with status 2. */
+export function formatProblems(program: string, problems: readonly ConfigProblem[]): string {
+  const lines = problems.map((p) => `  - ${p.setting}: ${p.message}`);
+  return `${program}: invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines.join('\n')}`;
+}
+
+/** Accepts what operators write for booleans. `false`, `0` and empty mean false; unknown is undefined. */
+export function parseBoolean(text: string): boolean | undefined {
+  const value = text.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(value)) return true;
+  if (['false', '0', 'no', 'off', ''].includes(value)) return false;
+  return undefined;
+}
+
+export const BOOLEAN_FORMAT = 'true or false (also 1/0)';
+
+/** `--unseal-keys-dir=/x` and `--unseal-keys-dir /x` become `{ 'unseal-keys-dir': '/x' }`. */
+export function parseFlags(argv: readonly string[]): {
+  flags: Map<string, string>;
+  problems: ConfigProblem[];
+} {
+  const flags = new Map<string, string>();
+  const problems: ConfigProblem[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (!arg.startsWith('--')) {
+      problems.push({ setting: arg, message: 'unexpected argument; settings are --name=value flags' });
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    if (eq > 0) {
+      flags.set(arg.slice(2, eq), arg.slice(eq + 1));
+    } else if (i + 1 < argv.length && !(argv[i + 1] ?? '').startsWith('--')) {
+      flags.set(arg.slice(2), argv[i + 1] ?? '');
+      i++;
+    } else {
+      problems.push({ setting: arg, message: 'needs a value (--name=value)' });
+    }
+  }
+  return { flags, problems };
+}
+
+/** `UNSEAL_KEYS_DIR` → `unseal-keys-dir`: every env setting is also a flag of this name. */
+export function flagNameFor(envName: string): string {
+  return envName.toLowerCase().replaceAll('_', '-');
+}

@@ -1,0 +1,24 @@
+// Durations as operators write them in manifests: `500ms`, `5s`, `2m`, `1h`.
+// A bare number is refused on purpose: `5` could mean seconds or milliseconds, and guessing wrong
+// turns a 5 s check period into a 5 ms hot loop.
+
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+
+export const DURATION_FORMAT = 'a duration such as 500ms, 5s or 2m';
+
+/** Milliseconds for a duration string, or `undefined` when it is not one. */
+export function parseDuration(text: string): number | undefined {
+  const match = DURATION.exec(text.trim());
+  if (!match) return undefined;
+  const [, amount, unit] = match;
+  const ms = Number(amount) * (UNIT_MS[unit ?? ''] ?? Number.NaN);
+  return Number.isFinite(ms) ? Math.round(ms) : undefined;
+}
+
+/** `1500` → `1.5s`, for log lines and `/status`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1_000) return `${ms}ms`;
+  if (ms < 60_000) return `${Number((ms / 1_000).toFixed(3))}s`;
+  return `${Number((ms / 60_000).toFixed(3))}m`;
+}
