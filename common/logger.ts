@@ -1,16 +1,8 @@
-import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
+import type { LogLevel } from './log-levels.js';
 
 export type { Logger } from 'pino';
-
-export const LOG_LEVELS: readonly LevelWithSilent[] = [
-  'fatal',
-  'error',
-  'warn',
-  'info',
-  'debug',
-  'trace',
-  'silent',
-];
+export { LOG_LEVELS, type LogLevel } from './log-levels.js';
 
 /**
  * Field names that may ever hold secret material. pino replaces them before serialising, so a
@@ -39,7 +31,7 @@ const SECRET_PATHS = [
 ];
 
 export interface LoggerOptions {
-  readonly level: LevelWithSilent;
+  readonly level: LogLevel;
   readonly name: string;
   /** Defaults to stdout; tests pass a stream and parse the JSON lines. */
   readonly destination?: DestinationStream;
