@@ -1,0 +1,24 @@
+// Every Kubernetes key the webhook reads or writes. These are part of the user-facing contract
+// (../shared/contract.md): users put them in manifests, so they change only deliberately.
+
+export const PREFIX = 'vault-autounseal.io/';
+
+/** Namespace label: `enabled` / `disabled`. */
+export const NAMESPACE_INJECTION_LABEL = `${PREFIX}injection`;
+/** Pod label or annotation: `"true"` / `"false"`. The label wins for selectors (Istio). */
+export const INJECT_KEY = `${PREFIX}inject`;
+/** Set on injected pods; its presence makes the webhook idempotent. */
+export const STATUS_ANNOTATION = `${PREFIX}status`;
+export const STATUS_INJECTED = 'injected';
+
+export const KEYS_SECRET_ANNOTATION = `${PREFIX}keys-secret`;
+export const VAULT_CONTAINER_ANNOTATION = `${PREFIX}vault-container`;
+export const NATIVE_SIDECAR_ANNOTATION = `${PREFIX}native-sidecar`;
+export const INTERVAL_ANNOTATION = `${PREFIX}interval`;
+export const LOG_LEVEL_ANNOTATION = `${PREFIX}log-level`;
+/** Read live by the sidecar from the downward-API file; the webhook only passes it through. */
+export const PAUSED_ANNOTATION = `${PREFIX}paused`;
+
+export const SIDECAR_CONTAINER_NAME = 'vault-autounseal';
+/** Every volume the webhook adds starts with this, so it cannot collide with the chart's own. */
+export const VOLUME_PREFIX = 'vault-autounseal-';

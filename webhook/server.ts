@@ -1,0 +1,157 @@
+// The two servers, built and not started (only main.ts listens):
+// - admission: HTTPS, `POST /mutate` and its per-entry variants (docs/adr/0002-namespace-opt-in.md);
+// - ops: plain HTTP, `/healthz`, `/readyz`, `/metrics`, for kubelet probes and Prometheus.
+import type { Server as HttpsServer } from 'node:https';
+import {
+  fastify,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { registerOpsRoutes } from '../common/ops-routes.js';
+import { reviewAdmission, type AdmissionContext } from './admission.js';
+import type { WebhookConfig } from './config.js';
+import type { WebhookMetrics } from './metrics.js';
+import type { NamespaceInjection } from './should-inject.js';
+
+/**
+ * One path per MutatingWebhookConfiguration entry, so the webhook knows what the namespace
+ * selector of the entry that called it established (AdmissionReviews carry no namespace labels).
+ */
+export const ADMISSION_PATHS: Readonly<Record<string, NamespaceInjection>> = {
+  '/mutate': 'absent',
+  '/mutate/namespace-enabled': 'enabled',
+  '/mutate/namespace-invalid': 'invalid',
+};
+
+export interface WebhookServerDeps {
+  readonly config: Pick<WebhookConfig, 'namespace' | 'maxBodyBytes' | 'sidecar'>;
+  /** The initial certificate and key (PEM). Replace later with `setSecureContext`. */
+  readonly tls: { readonly cert: string; readonly key: string };
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly metrics: WebhookMetrics;
+}
+
+export interface WebhookServers {
+  readonly admission: FastifyInstance<HttpsServer>;
+  readonly ops: FastifyInstance;
+  /** Swap the served certificate for new TLS handshakes; open connections keep theirs. */
+  setSecureContext(tls: { readonly cert: string; readonly key: string }): void;
+}
+
+/** The body is parsed here rather than by fastify so every malformed body gets the same 400. */
+function parseJsonBody(
+  _request: FastifyRequest,
+  body: string,
+  done: (err: Error | null, body?: unknown) => void,
+): void {
+  if (body.trim() === '') {
+    done(null, undefined);
+    return;
+  }
+  try {
+    done(null, JSON.parse(body));
+  } catch {
+    const error = new Error('the body is not valid JSON') as FastifyError;
+    error.statusCode = 400;
+    done(error);
+  }
+}
+
+function registerAdmissionRoutes(app: FastifyInstance<HttpsServer>, deps: WebhookServerDeps): void {
+  const { metrics, logger, config } = deps;
+  for (const [path, namespaceInjection] of Object.entries(ADMISSION_PATHS)) {
+    const context: AdmissionContext = {
+      ownNamespace: config.namespace,
+      namespaceInjection,
+      sidecar: config.sidecar,
+    };
+    app.post(path, async (request: FastifyRequest, reply: FastifyReply) => {
+      const started = process.hrtime.bigint();
+      const result = reviewAdmission(request.body, context);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (result.kind === 'invalid') {
+        metrics.recordAdmission('error', 'bad-request', seconds);
+        logger.warn({ path, message: result.message }, 'malformed admission review');
+        return reply
+          .code(result.httpStatus)
+          .send({ code: 'BAD_ADMISSION_REVIEW', message: result.message });
+      }
+      const { outcome } = result;
+      metrics.recordAdmission(outcome.result, outcome.reason, seconds);
+      const fields = {
+        ...result.log,
+        path,
+        result: outcome.result,
+        reason: outcome.reason,
+        detail: result.detail,
+      };
+      // Skips are the common case behind the catch-all entry: keep them out of info logs.
+      if (outcome.result === 'skipped') logger.debug(fields, 'admission');
+      else if (outcome.result === 'injected') logger.info(fields, 'admission');
+      else logger.warn(fields, 'admission');
+      return reply.code(200).send(result.body);
+    });
+  }
+}
+
+/** Widened so both servers have fastify's default instance type. */
+function baseLogger(logger: Logger): FastifyBaseLogger {
+  return logger;
+}
+
+function buildAdmissionServer(deps: WebhookServerDeps): FastifyInstance<HttpsServer> {
+  const app = fastify({
+    https: { cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' },
+    bodyLimit: deps.config.maxBodyBytes,
+    loggerInstance: baseLogger(deps.logger),
+    disableRequestLogging: true,
+    // A request that trickles in is cut off well past the apiserver's own ≤ 5 s timeout.
+    requestTimeout: 15_000,
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance<HttpsServer>;
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, parseJsonBody);
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status =
+      error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500;
+    if (request.url.startsWith('/mutate')) {
+      deps.metrics.recordAdmission('error', status === 413 ? 'body-too-large' : 'bad-request', 0);
+    }
+    deps.logger.warn(
+      { status, code: error.code, message: error.message },
+      'admission request rejected',
+    );
+    const message =
+      status === 413 ? `the body is larger than ${deps.config.maxBodyBytes} bytes` : error.message;
+    return reply.code(status).send({ code: error.code ?? 'ERROR', message });
+  });
+  registerAdmissionRoutes(app, deps);
+  return app;
+}
+
+export function buildWebhookServer(deps: WebhookServerDeps): WebhookServers {
+  const admission = buildAdmissionServer(deps);
+  const ops = fastify({
+    loggerInstance: baseLogger(deps.logger),
+    disableRequestLogging: true,
+  });
+  registerOpsRoutes(ops, {
+    registry: deps.registry,
+    probes: {
+      isLive: () => true,
+      // Ready once the HTTPS listener is up: the Service must not send reviews before.
+      isReady: () => admission.server.listening,
+    },
+  });
+  return {
+    admission,
+    ops,
+    setSecureContext: (tls) => admission.server.setSecureContext({ cert: tls.cert, key: tls.key }),
+  };
+}

@@ -1,0 +1,471 @@
+// Decision 2 of 3: the sidecar spec. Given a pod and the configured defaults, which container,
+// volumes and annotations to add, or why the pod must be denied. Pure: plain data in and out.
+//
+// ## Why the sidecar can read the key files (uid 100, gid 1000, fsGroup 1000 in the Vault chart)
+//
+// - The key Secret is mounted only into this container, read-only, with `defaultMode: 0440`
+//   (owner and group may read, others nothing).
+// - When the pod sets `securityContext.fsGroup` (the official Vault and OpenBao charts set 1000),
+//   the kubelet makes the files of Secret volumes group-owned by that GID, and every container of
+//   the pod runs with fsGroup among its supplementary groups. So the group-read bit is what lets
+//   the sidecar read the shares, whatever its own uid and primary gid are.
+// - The sidecar therefore runs as its own non-root identity, `runAsUser`/`runAsGroup` 65532 (the
+//   image's `nonroot` user) by default, not as Vault's uid 100: Vault's processes cannot signal or
+//   read the memory of the process that holds the shares, and runAsNonRoot is checkable without
+//   trusting the image's USER. Operators on platforms that assign uids (OpenShift) set
+//   SIDECAR_RUN_AS_USER/SIDECAR_RUN_AS_GROUP to empty to inherit the pod's.
+// - A pod without fsGroup gets root-owned files, which 0440 would hide from a non-root process.
+//   Then the mode is 0444, with an admission warning: the Secret is still mounted in this one
+//   container only, so "others" means other uids inside the sidecar's own container.
+// - The Secret volume is `optional: true`: Vault must start, and be initialised, before its key
+//   Secret can exist. A required volume would hold the pod in ContainerCreating forever. The
+//   kubelet fills the volume once the Secret appears, and the sidecar watches the directory.
+import { parseDuration, DURATION_FORMAT } from '../common/duration.js';
+import {
+  INTERVAL_ANNOTATION,
+  KEYS_SECRET_ANNOTATION,
+  LOG_LEVEL_ANNOTATION,
+  NATIVE_SIDECAR_ANNOTATION,
+  SIDECAR_CONTAINER_NAME,
+  STATUS_ANNOTATION,
+  STATUS_INJECTED,
+  VAULT_CONTAINER_ANNOTATION,
+  VOLUME_PREFIX,
+} from './keys.js';
+import type { ContainerView, EnvVar, JsonObject, PodView } from './pod.js';
+
+export const SIDECAR_PORT = 8210;
+export const SIDECAR_PORT_NAME = 'autounseal';
+export const KEYS_MOUNT_ROOT = '/vault/unseal-keys';
+export const PODINFO_DIR = '/etc/vault-autounseal/podinfo';
+export const KEYS_VOLUME = `${VOLUME_PREFIX}keys`;
+export const PODINFO_VOLUME = `${VOLUME_PREFIX}podinfo`;
+/** Owner and group read: see the header. 0o440 === 288, as the API stores it. */
+export const KEY_FILE_MODE_WITH_FS_GROUP = 0o440;
+export const KEY_FILE_MODE_WITHOUT_FS_GROUP = 0o444;
+
+/** What the sidecar reads to find and trust its own server (the sidecar's own config names). */
+export const COPIED_ENV: readonly string[] = [
+  'VAULT_ADDR',
+  'VAULT_CACERT',
+  'VAULT_TLS_SERVER_NAME',
+  'VAULT_SKIP_VERIFY',
+  'VAULT_CLIENT_CERT',
+  'VAULT_CLIENT_KEY',
+  'BAO_ADDR',
+  'BAO_CACERT',
+  'BAO_TLS_SERVER_NAME',
+  'BAO_SKIP_VERIFY',
+  'BAO_CLIENT_CERT',
+  'BAO_CLIENT_KEY',
+];
+/** Of those, the ones that name files: their volume mounts are copied too. */
+const FILE_ENV: readonly string[] = [
+  'VAULT_CACERT',
+  'VAULT_CLIENT_CERT',
+  'VAULT_CLIENT_KEY',
+  'BAO_CACERT',
+  'BAO_CLIENT_CERT',
+  'BAO_CLIENT_KEY',
+];
+
+// pino's levels. Not imported from common/logger.ts, which loads pino: this file stays pure.
+const LOG_LEVELS: readonly string[] = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+];
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const ENV_REFERENCE = /\$\(([-._a-zA-Z][-._a-zA-Z0-9]*)\)/g;
+
+export type PullPolicy = 'Always' | 'IfNotPresent' | 'Never';
+
+export interface SidecarResources {
+  readonly requests: { readonly cpu: string; readonly memory: string };
+  readonly limits: { readonly cpu: string; readonly memory: string };
+}
+
+/** The webhook's configured defaults (webhook/config.ts). */
+export interface SidecarDefaults {
+  readonly image: string;
+  readonly imagePullPolicy: PullPolicy;
+  readonly resources: SidecarResources;
+  /** One Secret name, or several comma-separated (split custody). */
+  readonly keysSecret: string;
+  readonly nativeSidecar: boolean;
+  /** `undefined`: inherit the pod's (or the image's) identity. */
+  readonly runAsUser: number | undefined;
+  readonly runAsGroup: number | undefined;
+}
+
+export interface SidecarSpec {
+  /** The container to add, as raw JSON. */
+  readonly container: JsonObject;
+  /** `initContainers` with `restartPolicy: Always` when true, else `containers`. */
+  readonly native: boolean;
+  readonly volumes: readonly JsonObject[];
+  readonly annotations: Readonly<Record<string, string>>;
+  /** Short (≤ 120 characters) notes for the AdmissionReview's `warnings`. */
+  readonly warnings: readonly string[];
+}
+
+export type DenyReason = 'invalid-annotation' | 'no-vault-container' | 'name-clash';
+
+export type SpecResult =
+  | { readonly ok: true; readonly spec: SidecarSpec }
+  | { readonly ok: false; readonly reason: DenyReason; readonly message: string };
+
+interface Problem {
+  readonly reason: DenyReason;
+  readonly message: string;
+}
+
+interface PodOptions {
+  readonly secrets: readonly string[];
+  readonly native: boolean;
+  readonly interval: string | undefined;
+  readonly logLevel: string | undefined;
+}
+
+function parseSecrets(pod: PodView, defaults: SidecarDefaults, problems: Problem[]): string[] {
+  const raw = pod.annotations[KEYS_SECRET_ANNOTATION] ?? defaults.keysSecret;
+  const names = raw.split(',').map((name) => name.trim());
+  const bad = names.filter((name) => name.length > 253 || !DNS1123_SUBDOMAIN.test(name));
+  const duplicated = names.filter((name, i) => names.indexOf(name) !== i);
+  if (bad.length > 0 || duplicated.length > 0 || names.length === 0) {
+    problems.push({
+      reason: 'invalid-annotation',
+      message:
+        `annotation ${KEYS_SECRET_ANNOTATION} is ${JSON.stringify(raw.slice(0, 80))}; accepted: ` +
+        'one or more distinct Secret names (lowercase DNS subdomains), comma-separated',
+    });
+  }
+  return names;
+}
+
+function parseNative(pod: PodView, defaults: SidecarDefaults, problems: Problem[]): boolean {
+  const raw = pod.annotations[NATIVE_SIDECAR_ANNOTATION];
+  if (raw === undefined) return defaults.nativeSidecar;
+  if (raw === 'true' || raw === 'false') return raw === 'true';
+  problems.push({
+    reason: 'invalid-annotation',
+    message: `annotation ${NATIVE_SIDECAR_ANNOTATION} is ${JSON.stringify(raw.slice(0, 63))}; accepted values: "true" or "false"`,
+  });
+  return defaults.nativeSidecar;
+}
+
+function parseInterval(pod: PodView, problems: Problem[]): string | undefined {
+  const raw = pod.annotations[INTERVAL_ANNOTATION];
+  if (raw === undefined) return undefined;
+  const ms = parseDuration(raw);
+  if (ms !== undefined && ms > 0) return raw.trim();
+  problems.push({
+    reason: 'invalid-annotation',
+    message: `annotation ${INTERVAL_ANNOTATION} is ${JSON.stringify(raw.slice(0, 63))}; accepted: ${DURATION_FORMAT}, above zero`,
+  });
+  return undefined;
+}
+
+function parseLogLevel(pod: PodView, problems: Problem[]): string | undefined {
+  const raw = pod.annotations[LOG_LEVEL_ANNOTATION];
+  if (raw === undefined) return undefined;
+  if (LOG_LEVELS.includes(raw)) return raw;
+  problems.push({
+    reason: 'invalid-annotation',
+    message: `annotation ${LOG_LEVEL_ANNOTATION} is ${JSON.stringify(raw.slice(0, 63))}; accepted values: ${LOG_LEVELS.join(', ')}`,
+  });
+  return undefined;
+}
+
+/** The named container, else the one named `vault` or `openbao`, else the first. */
+function findVaultContainer(pod: PodView, problems: Problem[]): ContainerView | undefined {
+  const wanted = pod.annotations[VAULT_CONTAINER_ANNOTATION];
+  const names = pod.containers.map((c) => c.name);
+  if (wanted !== undefined) {
+    const found = pod.containers.find((c) => c.name === wanted);
+    if (!found) {
+      problems.push({
+        reason: 'invalid-annotation',
+        message: `annotation ${VAULT_CONTAINER_ANNOTATION} is ${JSON.stringify(wanted.slice(0, 63))}; accepted: the name of a container of this pod (${names.join(', ')})`,
+      });
+    }
+    return found;
+  }
+  const found =
+    pod.containers.find((c) => c.name === 'vault') ??
+    pod.containers.find((c) => c.name === 'openbao') ??
+    pod.containers[0];
+  if (!found) {
+    problems.push({ reason: 'no-vault-container', message: 'the pod has no containers' });
+  }
+  return found;
+}
+
+/** The copied variables plus whatever they reference with `$(NAME)`, in the container's order. */
+function copiedEnv(vault: ContainerView, ownNames: ReadonlySet<string>): EnvVar[] {
+  const wanted = new Set(COPIED_ENV);
+  // Walk references backwards: Kubernetes only expands a `$(NAME)` defined earlier in the list.
+  for (let i = vault.env.length - 1; i >= 0; i--) {
+    const entry = vault.env[i];
+    if (!entry || !wanted.has(entry.name) || entry.value === undefined) continue;
+    for (const match of entry.value.matchAll(ENV_REFERENCE)) wanted.add(match[1] ?? '');
+  }
+  // A variable defined twice: Kubernetes uses the last, so do we.
+  const last = new Map(vault.env.map((entry) => [entry.name, entry]));
+  return [...last.values()].filter((e) => wanted.has(e.name) && !ownNames.has(e.name));
+}
+
+function isUnder(path: string, mountPath: string): boolean {
+  const dir = mountPath.endsWith('/') ? mountPath.slice(0, -1) : mountPath;
+  return path === dir || path.startsWith(`${dir}/`);
+}
+
+/** The Vault container's mounts that hold its CA and client cert files, made read-only. */
+function copiedMounts(
+  vault: ContainerView,
+  env: readonly EnvVar[],
+  warnings: string[],
+): JsonObject[] {
+  const mounts = new Map<string, JsonObject>();
+  for (const entry of env) {
+    if (!FILE_ENV.includes(entry.name)) continue;
+    const path = entry.value;
+    if (path === undefined || !path.startsWith('/') || path.includes('$(')) {
+      warnings.push(`${entry.name} is not a literal absolute path: its volume is not copied`);
+      continue;
+    }
+    const candidates = vault.volumeMounts.filter((m) => isUnder(path, m.mountPath));
+    const best = candidates.sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
+    if (!best) {
+      warnings.push(
+        `${entry.name} (${path.slice(0, 60)}) is on no volume of ${vault.name.slice(0, 30)}`,
+      );
+      continue;
+    }
+    const copy: JsonObject = { name: best.name, mountPath: best.mountPath, readOnly: true };
+    for (const key of ['subPath', 'subPathExpr']) {
+      if (typeof best.raw[key] === 'string') copy[key] = best.raw[key];
+    }
+    mounts.set(`${best.name}\u0000${best.mountPath}`, copy);
+  }
+  return [...mounts.values()];
+}
+
+function keysMounts(
+  secrets: readonly string[],
+): { volume: string; path: string; secret: string }[] {
+  if (secrets.length === 1) {
+    return [{ volume: KEYS_VOLUME, path: KEYS_MOUNT_ROOT, secret: secrets[0] ?? '' }];
+  }
+  // Numbered, not named after the Secret: a volume name is a 63-character DNS label, and a Secret
+  // name may be 253 characters long.
+  return secrets.map((secret, i) => ({
+    volume: `${KEYS_VOLUME}-${i + 1}`,
+    path: `${KEYS_MOUNT_ROOT}/${secret}`,
+    secret,
+  }));
+}
+
+function clashes(
+  pod: PodView,
+  volumes: readonly JsonObject[],
+  mounts: readonly JsonObject[],
+): Problem[] {
+  const problems: Problem[] = [];
+  for (const volume of volumes) {
+    const name = String(volume['name']);
+    if (pod.volumeNames.includes(name)) {
+      problems.push({
+        reason: 'name-clash',
+        message: `the pod already has a volume named ${name}`,
+      });
+    }
+  }
+  const paths = mounts.map((m) => String(m['mountPath']));
+  const ours = paths.filter((p) => p.startsWith(KEYS_MOUNT_ROOT) || p === PODINFO_DIR);
+  const copied = paths.filter((p) => !ours.includes(p));
+  for (const path of copied) {
+    if (ours.some((own) => isUnder(own, path) || isUnder(path, own))) {
+      problems.push({
+        reason: 'name-clash',
+        message: `the Vault container's mount ${path} overlaps the sidecar's own mounts`,
+      });
+    }
+  }
+  for (const container of [...pod.containers, ...pod.initContainers]) {
+    if (container.ports.some((p) => p.containerPort === SIDECAR_PORT)) {
+      problems.push({
+        reason: 'name-clash',
+        message: `container ${container.name} already uses port ${SIDECAR_PORT}, the sidecar's port`,
+      });
+    }
+  }
+  const status = pod.annotations[STATUS_ANNOTATION];
+  if (status !== undefined && status !== STATUS_INJECTED) {
+    problems.push({
+      reason: 'name-clash',
+      message: `annotation ${STATUS_ANNOTATION} is already set to ${JSON.stringify(status.slice(0, 63))}`,
+    });
+  }
+  return problems;
+}
+
+function securityContext(defaults: SidecarDefaults): JsonObject {
+  // Pod Security "restricted": runAsNonRoot, no privilege escalation, all capabilities dropped,
+  // RuntimeDefault seccomp. readOnlyRootFilesystem too: the sidecar writes nothing to disk.
+  const context: JsonObject = {
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ['ALL'] },
+    privileged: false,
+    readOnlyRootFilesystem: true,
+    runAsNonRoot: true,
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+  if (defaults.runAsUser !== undefined) context['runAsUser'] = defaults.runAsUser;
+  if (defaults.runAsGroup !== undefined) context['runAsGroup'] = defaults.runAsGroup;
+  return context;
+}
+
+function sidecarEnv(
+  copied: readonly EnvVar[],
+  options: PodOptions,
+  keysDirs: string,
+): JsonObject[] {
+  const env: JsonObject[] = copied.map((e) => structuredClone(e.raw));
+  env.push({ name: 'UNSEAL_KEYS_DIR', value: keysDirs });
+  env.push({ name: 'UNSEAL_PODINFO_DIR', value: PODINFO_DIR });
+  env.push({ name: 'UNSEAL_HTTP_ADDR', value: `0.0.0.0:${SIDECAR_PORT}` });
+  if (options.interval !== undefined)
+    env.push({ name: 'UNSEAL_INTERVAL', value: options.interval });
+  if (options.logLevel !== undefined) env.push({ name: 'LOG_LEVEL', value: options.logLevel });
+  return env;
+}
+
+/** The sidecar's own variables: never copied from the Vault container. */
+const OWN_ENV = new Set([
+  'UNSEAL_KEYS_DIR',
+  'UNSEAL_PODINFO_DIR',
+  'UNSEAL_HTTP_ADDR',
+  'UNSEAL_INTERVAL',
+  'LOG_LEVEL',
+]);
+
+function probe(path: string, periodSeconds: number): JsonObject {
+  return {
+    httpGet: { path, port: SIDECAR_PORT_NAME, scheme: 'HTTP' },
+    periodSeconds,
+    timeoutSeconds: 3,
+    failureThreshold: 3,
+    successThreshold: 1,
+  };
+}
+
+interface ContainerParts {
+  readonly env: readonly JsonObject[];
+  readonly mounts: readonly JsonObject[];
+  readonly native: boolean;
+}
+
+function buildContainer(defaults: SidecarDefaults, parts: ContainerParts): JsonObject {
+  const container: JsonObject = {
+    name: SIDECAR_CONTAINER_NAME,
+    image: defaults.image,
+    imagePullPolicy: defaults.imagePullPolicy,
+    env: parts.env,
+    ports: [{ name: SIDECAR_PORT_NAME, containerPort: SIDECAR_PORT, protocol: 'TCP' }],
+    // Liveness and readiness only. No startup probe: on a native sidecar it would hold back the
+    // Vault container until it passed, and nothing the sidecar checks can pass before Vault runs.
+    livenessProbe: probe('/healthz', 10),
+    readinessProbe: probe('/readyz', 5),
+    resources: {
+      requests: { ...defaults.resources.requests },
+      limits: { ...defaults.resources.limits },
+    },
+    securityContext: securityContext(defaults),
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+    volumeMounts: parts.mounts,
+  };
+  // A native sidecar: started before, and stopped after, the Vault container (KEP-753).
+  if (parts.native) container['restartPolicy'] = 'Always';
+  return container;
+}
+
+function readPodOptions(pod: PodView, defaults: SidecarDefaults, problems: Problem[]): PodOptions {
+  return {
+    secrets: parseSecrets(pod, defaults, problems),
+    native: parseNative(pod, defaults, problems),
+    interval: parseInterval(pod, problems),
+    logLevel: parseLogLevel(pod, problems),
+  };
+}
+
+function volumesFor(pod: PodView, secrets: readonly string[]): JsonObject[] {
+  const mode =
+    pod.security.fsGroup === undefined
+      ? KEY_FILE_MODE_WITHOUT_FS_GROUP
+      : KEY_FILE_MODE_WITH_FS_GROUP;
+  const keys = keysMounts(secrets).map((k) => ({
+    name: k.volume,
+    secret: { secretName: k.secret, defaultMode: mode, optional: true },
+  }));
+  const podinfo = {
+    name: PODINFO_VOLUME,
+    downwardAPI: {
+      defaultMode: 0o444,
+      items: [{ path: 'annotations', fieldRef: { fieldPath: 'metadata.annotations' } }],
+    },
+  };
+  return [...keys, podinfo];
+}
+
+export function buildSidecarSpec(pod: PodView, defaults: SidecarDefaults): SpecResult {
+  const problems: Problem[] = [];
+  const warnings: string[] = [];
+  const options = readPodOptions(pod, defaults, problems);
+  const vault = findVaultContainer(pod, problems);
+  if (!vault || problems.length > 0) return deny(problems);
+
+  const keys = keysMounts(options.secrets);
+  const env = copiedEnv(vault, OWN_ENV);
+  const mounts: JsonObject[] = [
+    ...keys.map((k) => ({ name: k.volume, mountPath: k.path, readOnly: true })),
+    { name: PODINFO_VOLUME, mountPath: PODINFO_DIR, readOnly: true },
+    ...copiedMounts(vault, env, warnings),
+  ];
+  const volumes = volumesFor(pod, options.secrets);
+  problems.push(...clashes(pod, volumes, mounts));
+  if (problems.length > 0) return deny(problems);
+  if (pod.security.fsGroup === undefined) {
+    warnings.push(
+      'pod has no securityContext.fsGroup: key files are mounted 0444 in the sidecar only',
+    );
+  }
+  const container = buildContainer(defaults, {
+    env: sidecarEnv(env, options, keys.map((k) => k.path).join(',')),
+    mounts,
+    native: options.native,
+  });
+  return {
+    ok: true,
+    spec: {
+      container,
+      native: options.native,
+      volumes,
+      annotations: { [STATUS_ANNOTATION]: STATUS_INJECTED },
+      warnings,
+    },
+  };
+}
+
+function deny(problems: readonly Problem[]): SpecResult {
+  const first = problems[0];
+  return {
+    ok: false,
+    reason: first?.reason ?? 'invalid-annotation',
+    message: problems.map((p) => p.message).join('; '),
+  };
+}
