@@ -58,8 +58,26 @@ stop_debian_prometheus() {
   fi
 }
 
+# helm's Makefile stamps its version and the Kubernetes version it assumes (`helm template` and
+# `helm lint` check charts' kubeVersion against it) through -ldflags; a bare `go install` would
+# leave them at v0.0.0 / v1.20, so set them the same way: Kubernetes 1.N for client-go v0.N.
+helm_ldflags() {
+  local gomod client_go minor
+  gomod="$(go mod download -json "helm.sh/helm/v3@${HELM_VERSION}" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",*$/\1/p')"
+  client_go="$(awk '$1 == "k8s.io/client-go" { print $2; exit }' "$gomod")"
+  minor="$(printf '%s' "$client_go" | cut -d. -f2)"
+  if [ -z "$minor" ]; then
+    log "cannot read k8s.io/client-go's version from $gomod"
+    exit 1
+  fi
+  printf -- '-s -w -X helm.sh/helm/v3/internal/version.version=%s' "$HELM_VERSION"
+  printf -- ' -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=%s' "$minor"
+  printf -- ' -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=%s' "$minor"
+}
+
 install_helm() {
-  if [ -x "$TOOLS_BIN/helm" ] && "$TOOLS_BIN/helm" version --short 2>/dev/null | grep -q "^${HELM_VERSION}"; then
+  local stamp="$TOOLS_BIN/.helm-version"
+  if [ -x "$TOOLS_BIN/helm" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$HELM_VERSION" ]; then
     log "helm present: $TOOLS_BIN/helm ($HELM_VERSION)"
     return
   fi
@@ -68,11 +86,12 @@ install_helm() {
     exit 1
   fi
   mkdir -p "$TOOLS_BIN"
-  log "building helm $HELM_VERSION with go install (cold: a few minutes on 2 cores)"
-  # -ldflags sets the version helm reports (its Makefile does the same); CGO off: a static binary.
-  CGO_ENABLED=0 GOBIN="$TOOLS_BIN" go install \
-    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=${HELM_VERSION}" \
+  log "building helm $HELM_VERSION with go install through the Go module proxy (cold: about 2 minutes)"
+  local ldflags
+  ldflags="$(helm_ldflags)"
+  CGO_ENABLED=0 GOBIN="$TOOLS_BIN" go install -trimpath -ldflags "$ldflags" \
     "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}" >&2
+  printf '%s\n' "$HELM_VERSION" >"$stamp"
   log "helm installed: $("$TOOLS_BIN/helm" version --short)"
 }
 
