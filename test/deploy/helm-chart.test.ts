@@ -1,0 +1,462 @@
+// The Helm chart (deploy/helm/vault-autounseal): `helm lint` and `helm template` with the default
+// values and each variant, every rendered object validated against its schema, and the facts an
+// admission webhook must get right (../shared/webhook.md) checked on what helm actually renders.
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { SETTINGS } from '../../webhook/config.js';
+import { SIDECAR_PORT_NAME } from '../../webhook/sidecar-spec.js';
+import {
+  CHART,
+  NAMESPACE,
+  allSchemaProblems,
+  at,
+  find,
+  helmTemplate,
+  kinds,
+  requireHelm,
+  run,
+  type K8sObject,
+} from './support.js';
+
+const TEST_CA_PEM = readFileSync(join(import.meta.dirname, 'fixtures', 'test-ca.pem'), 'utf8');
+
+/** The variants the issue asks for, plus the two other TLS and observability switches. */
+const VARIANTS: Record<string, string[]> = {
+  // default values: cert-manager mode, native sidecar on
+  default: [],
+  'cert-manager with an existing ClusterIssuer': [
+    '--set',
+    'tls.certManager.issuerRef.name=corp-ca',
+    '--set',
+    'tls.certManager.issuerRef.kind=ClusterIssuer',
+  ],
+  'no cert-manager: chart-generated certificate': ['--set', 'tls.mode=generate'],
+  'no cert-manager: your own Secret': [
+    '--set',
+    'tls.mode=secret',
+    '--set',
+    'tls.secret.name=my-webhook-tls',
+    '--set-file',
+    `tls.secret.caBundle=${join(import.meta.dirname, 'fixtures', 'test-ca.pem')}`,
+  ],
+  'native sidecar off': ['--set', 'sidecar.nativeSidecar=false'],
+  'observability on': [
+    '--set',
+    'metrics.serviceMonitor.enabled=true',
+    '--set',
+    'metrics.podMonitor.enabled=true',
+    '--set',
+    'metrics.prometheusRule.enabled=true',
+    '--set',
+    'metrics.grafanaDashboard.enabled=true',
+  ],
+};
+
+const FULLNAME = 'vault-autounseal-webhook';
+
+function variant(name: string): string[] {
+  const args = VARIANTS[name];
+  if (!args) throw new Error(`no variant ${name}`);
+  return args;
+}
+
+type Env = { name: string; value?: string; valueFrom?: unknown }[];
+
+function webhookContainer(objects: readonly K8sObject[]): Record<string, unknown> {
+  const deployment = find(objects, 'Deployment');
+  const containers = at(deployment, 'spec', 'template', 'spec', 'containers') as Record<
+    string,
+    unknown
+  >[];
+  expect(containers).toHaveLength(1);
+  return containers[0]!;
+}
+
+function envOf(objects: readonly K8sObject[]): Map<string, string | undefined> {
+  const env = webhookContainer(objects).env as Env;
+  return new Map(env.map((e) => [e.name, e.value]));
+}
+
+function podLabels(objects: readonly K8sObject[]): Record<string, string> {
+  return at(find(objects, 'Deployment'), 'spec', 'template', 'metadata', 'labels') as Record<
+    string,
+    string
+  >;
+}
+
+function matchesLabels(selector: Record<string, string>, labels: Record<string, string>): boolean {
+  return Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
+
+describe('helm chart', () => {
+  it('has helm built by scripts/deploy-tools.sh', () => {
+    expect(() => requireHelm()).not.toThrow();
+  });
+
+  describe.each(Object.entries(VARIANTS))('with values: %s', (_name, args) => {
+    it('passes helm lint --strict', async () => {
+      const result = await run(requireHelm(), [
+        'lint',
+        '--strict',
+        CHART,
+        '--namespace',
+        NAMESPACE,
+        ...args,
+      ]);
+      expect(result.stderr + result.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
+      expect(result.code).toBe(0);
+    });
+
+    it('renders objects that all validate against their schemas', async () => {
+      const objects = await helmTemplate(args);
+      expect(objects.length).toBeGreaterThan(5);
+      expect(await allSchemaProblems(objects)).toEqual([]);
+    });
+
+    it('runs 2 restricted replicas, spread, with a PDB, a Service and a NetworkPolicy that select them', async () => {
+      const objects = await helmTemplate(args);
+      const deployment = find(objects, 'Deployment', FULLNAME);
+      expect(at(deployment, 'spec', 'replicas')).toBe(2);
+      const labels = podLabels(objects);
+      const selector = at(deployment, 'spec', 'selector', 'matchLabels') as Record<string, string>;
+      expect(matchesLabels(selector, labels)).toBe(true);
+
+      const podSpec = at(deployment, 'spec', 'template', 'spec') as Record<string, unknown>;
+      expect(at(podSpec, 'securityContext', 'runAsNonRoot')).toBe(true);
+      expect(at(podSpec, 'securityContext', 'seccompProfile', 'type')).toBe('RuntimeDefault');
+      const container = webhookContainer(objects);
+      expect(container.securityContext).toMatchObject({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        runAsNonRoot: true,
+        capabilities: { drop: ['ALL'] },
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      expect(at(container, 'resources', 'requests')).toBeTruthy();
+      expect(at(container, 'resources', 'limits')).toBeTruthy();
+
+      const spread = podSpec.topologySpreadConstraints as {
+        topologyKey: string;
+        labelSelector: { matchLabels: Record<string, string> };
+      }[];
+      expect(spread.map((s) => s.topologyKey)).toContain('kubernetes.io/hostname');
+      for (const s of spread) expect(matchesLabels(s.labelSelector.matchLabels, labels)).toBe(true);
+
+      const pdb = find(objects, 'PodDisruptionBudget');
+      expect(at(pdb, 'spec', 'minAvailable')).toBe(1);
+      expect(
+        matchesLabels(at(pdb, 'spec', 'selector', 'matchLabels') as Record<string, string>, labels),
+      ).toBe(true);
+
+      const service = find(objects, 'Service', FULLNAME);
+      expect(matchesLabels(at(service, 'spec', 'selector') as Record<string, string>, labels)).toBe(
+        true,
+      );
+      const containerPorts = container.ports as { name: string; containerPort: number }[];
+      const servicePorts = at(service, 'spec', 'ports') as {
+        name: string;
+        port: number;
+        targetPort: string;
+      }[];
+      for (const port of servicePorts) {
+        expect(containerPorts.map((p) => p.name)).toContain(port.targetPort);
+      }
+
+      const netpol = find(objects, 'NetworkPolicy');
+      expect(
+        matchesLabels(
+          at(netpol, 'spec', 'podSelector', 'matchLabels') as Record<string, string>,
+          labels,
+        ),
+      ).toBe(true);
+      const allowed = (at(netpol, 'spec', 'ingress') as { ports: { port: string }[] }[]).flatMap(
+        (r) => r.ports.map((p) => p.port),
+      );
+      expect(allowed.sort()).toEqual(['https', 'metrics']);
+      expect(at(netpol, 'spec', 'policyTypes')).toEqual(['Ingress', 'Egress']);
+    });
+
+    it('never injects its own pods and gives its service account no token and no RBAC', async () => {
+      const objects = await helmTemplate(args);
+      expect(podLabels(objects)['vault-autounseal.io/inject']).toBe('false');
+      expect(at(find(objects, 'ServiceAccount'), 'automountServiceAccountToken')).toBe(false);
+      expect(
+        at(find(objects, 'Deployment'), 'spec', 'template', 'spec', 'automountServiceAccountToken'),
+      ).toBe(false);
+      expect(objects.filter((o) => /Role/.test(o.kind))).toEqual([]);
+    });
+
+    it('configures the webhook only with settings webhook/config.ts knows, ports matching', async () => {
+      const objects = await helmTemplate(args);
+      const env = envOf(objects);
+      const known = new Set(Object.keys(SETTINGS));
+      for (const name of env.keys()) expect(known, `unknown setting ${name}`).toContain(name);
+      expect(env.get('SIDECAR_IMAGE')).toMatch(/^vault-autounseal-sidecar:\S+$/);
+      const ports = webhookContainer(objects).ports as { name: string; containerPort: number }[];
+      expect(ports.find((p) => p.name === 'https')?.containerPort).toBe(
+        Number(env.get('WEBHOOK_PORT')),
+      );
+      expect(ports.find((p) => p.name === 'metrics')?.containerPort).toBe(
+        Number(env.get('WEBHOOK_METRICS_PORT')),
+      );
+      // The TLS files the webhook reads live in the mounted Secret volume.
+      const mount = (webhookContainer(objects).volumeMounts as { mountPath: string }[])[0]!;
+      expect(env.get('WEBHOOK_TLS_CERT_FILE')).toBe(`${mount.mountPath}/tls.crt`);
+      expect(env.get('WEBHOOK_TLS_KEY_FILE')).toBe(`${mount.mountPath}/tls.key`);
+    });
+
+    it('has a MutatingWebhookConfiguration that is safe for an admission webhook', async () => {
+      const objects = await helmTemplate(args);
+      const mwc = find(objects, 'MutatingWebhookConfiguration');
+      const webhooks = mwc.webhooks as Record<string, unknown>[];
+      expect(webhooks.length).toBeGreaterThan(0);
+      const service = find(objects, 'Service', FULLNAME);
+      const httpsPort = (at(service, 'spec', 'ports') as { name: string; port: number }[]).find(
+        (p) => p.name === 'https',
+      )!.port;
+      for (const webhook of webhooks) {
+        expect(webhook.admissionReviewVersions).toEqual(['v1']);
+        expect(webhook.sideEffects).toBe('None');
+        expect(webhook.timeoutSeconds).toBeLessThanOrEqual(5);
+        expect(webhook.matchPolicy).toBe('Equivalent');
+        expect(webhook.reinvocationPolicy).toBe('Never');
+        expect(webhook.rules).toEqual([
+          {
+            operations: ['CREATE'],
+            apiGroups: [''],
+            apiVersions: ['v1'],
+            resources: ['pods'],
+            scope: 'Namespaced',
+          },
+        ]);
+        expect(at(webhook, 'clientConfig', 'service')).toMatchObject({
+          name: service.metadata.name,
+          namespace: NAMESPACE,
+          port: httpsPort,
+        });
+        const excluded = (
+          at(webhook, 'namespaceSelector', 'matchExpressions') as {
+            key: string;
+            operator: string;
+            values?: string[];
+          }[]
+        ).find((e) => e.key === 'kubernetes.io/metadata.name');
+        expect(excluded?.operator).toBe('NotIn');
+        expect(excluded?.values).toEqual(
+          expect.arrayContaining(['kube-system', 'kube-public', NAMESPACE]),
+        );
+      }
+    });
+  });
+
+  describe('TLS', () => {
+    it('cert-manager mode: a Certificate with the Service DNS names, in the Secret the pods mount, its CA injected', async () => {
+      const objects = await helmTemplate();
+      const certificate = find(objects, 'Certificate', FULLNAME);
+      expect(at(certificate, 'spec', 'dnsNames')).toEqual(
+        expect.arrayContaining([
+          `${FULLNAME}.${NAMESPACE}.svc`,
+          `${FULLNAME}.${NAMESPACE}.svc.cluster.local`,
+        ]),
+      );
+      const volumes = at(find(objects, 'Deployment'), 'spec', 'template', 'spec', 'volumes') as {
+        secret?: { secretName: string };
+      }[];
+      expect(volumes.map((v) => v.secret?.secretName)).toContain(
+        at(certificate, 'spec', 'secretName'),
+      );
+      const mwc = find(objects, 'MutatingWebhookConfiguration');
+      expect(mwc.metadata.annotations?.['cert-manager.io/inject-ca-from']).toBe(
+        `${NAMESPACE}/${FULLNAME}`,
+      );
+      // The issuer chain resolves inside the chart: serving cert <- CA Issuer <- CA cert <- self-signed.
+      const issuer = find(objects, 'Issuer', String(at(certificate, 'spec', 'issuerRef', 'name')));
+      const caCert = find(objects, 'Certificate', String(at(issuer, 'spec', 'ca', 'secretName')));
+      expect(at(caCert, 'spec', 'isCA')).toBe(true);
+      expect(
+        at(
+          find(objects, 'Issuer', String(at(caCert, 'spec', 'issuerRef', 'name'))),
+          'spec',
+          'selfSigned',
+        ),
+      ).toEqual({});
+      expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
+    });
+
+    it('cert-manager mode with your issuer: no chart issuers, your issuerRef used', async () => {
+      const objects = await helmTemplate(variant('cert-manager with an existing ClusterIssuer'));
+      expect(kinds(objects).filter((k) => k === 'Issuer')).toEqual([]);
+      expect(at(find(objects, 'Certificate'), 'spec', 'issuerRef')).toEqual({
+        name: 'corp-ca',
+        kind: 'ClusterIssuer',
+      });
+    });
+
+    it('generate mode: a CA and a serving certificate for the Service names, the CA in every caBundle', async () => {
+      const objects = await helmTemplate(variant('no cert-manager: chart-generated certificate'));
+      expect(kinds(objects)).not.toContain('Certificate');
+      const secret = find(objects, 'Secret');
+      expect(secret.type).toBe('kubernetes.io/tls');
+      const data = secret.data as Record<string, string>;
+      const ca = new X509Certificate(Buffer.from(data['ca.crt']!, 'base64'));
+      const leaf = new X509Certificate(Buffer.from(data['tls.crt']!, 'base64'));
+      expect(ca.ca).toBe(true);
+      expect(leaf.verify(ca.publicKey)).toBe(true);
+      expect(leaf.checkIssued(ca)).toBe(true);
+      // Go's TLS in the apiserver dials <service>.<namespace>.svc and checks SANs only.
+      expect(leaf.checkHost(`${FULLNAME}.${NAMESPACE}.svc`)).toBe(`${FULLNAME}.${NAMESPACE}.svc`);
+      expect(leaf.subjectAltName).toContain(`DNS:${FULLNAME}.${NAMESPACE}.svc.cluster.local`);
+      const days = (Date.parse(leaf.validTo) - Date.now()) / 86_400_000;
+      expect(days).toBeGreaterThan(360);
+      expect(days).toBeLessThan(366);
+      expect(
+        leaf.checkPrivateKey(
+          await import('node:crypto').then((c) =>
+            c.createPrivateKey(Buffer.from(data['tls.key']!, 'base64')),
+          ),
+        ),
+      ).toBe(true);
+      const mwc = find(objects, 'MutatingWebhookConfiguration');
+      for (const webhook of mwc.webhooks as Record<string, unknown>[]) {
+        expect(at(webhook, 'clientConfig', 'caBundle')).toBe(data['ca.crt']);
+      }
+      const volumes = at(find(objects, 'Deployment'), 'spec', 'template', 'spec', 'volumes') as {
+        secret?: { secretName: string };
+      }[];
+      expect(volumes.map((v) => v.secret?.secretName)).toContain(secret.metadata.name);
+    });
+
+    it('secret mode: your Secret mounted and your CA in every caBundle, nothing generated', async () => {
+      const objects = await helmTemplate(variant('no cert-manager: your own Secret'));
+      expect(kinds(objects).filter((k) => ['Secret', 'Certificate', 'Issuer'].includes(k))).toEqual(
+        [],
+      );
+      const volumes = at(find(objects, 'Deployment'), 'spec', 'template', 'spec', 'volumes') as {
+        secret?: { secretName: string };
+      }[];
+      expect(volumes.map((v) => v.secret?.secretName)).toContain('my-webhook-tls');
+      for (const webhook of find(objects, 'MutatingWebhookConfiguration').webhooks as Record<
+        string,
+        unknown
+      >[]) {
+        expect(
+          Buffer.from(String(at(webhook, 'clientConfig', 'caBundle')), 'base64').toString(),
+        ).toBe(TEST_CA_PEM);
+      }
+    });
+  });
+
+  describe('values that would break a cluster are refused at render time', () => {
+    it.each([
+      // the apiserver waits this long on every matching pod (vault-helm#366)
+      [['--set', 'webhook.timeoutSeconds=10'], 'timeoutSeconds must be at most 5'],
+      [['--set', 'tls.mode=selfsigned'], 'tls.mode must be cert-manager, generate or secret'],
+      [['--set', 'tls.mode=secret', '--set', 'tls.secret.name=x'], 'tls.secret.caBundle'],
+      [['--set', 'webhook.failurePolicy=Retry'], 'failurePolicy must be Fail or Ignore'],
+    ])('%j', async (args, message) => {
+      const result = await run(requireHelm(), [
+        'template',
+        'vault-autounseal',
+        CHART,
+        '--namespace',
+        NAMESPACE,
+        ...args,
+      ]);
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toContain(message);
+    });
+  });
+
+  describe('sidecar defaults reach the webhook', () => {
+    it('native sidecar on by default, off when asked', async () => {
+      expect(envOf(await helmTemplate()).get('DEFAULT_NATIVE_SIDECAR')).toBe('true');
+      expect(
+        envOf(await helmTemplate(variant('native sidecar off'))).get('DEFAULT_NATIVE_SIDECAR'),
+      ).toBe('false');
+    });
+
+    it('image, keys Secret and resources come from values', async () => {
+      const env = envOf(
+        await helmTemplate([
+          '--set',
+          'sidecar.image.repository=registry.example/sidecar',
+          '--set',
+          'sidecar.image.tag=1.2.3',
+          '--set',
+          'sidecar.keysSecret=vault-keys-a\\,vault-keys-b',
+          '--set',
+          'sidecar.resources.limits.memory=256Mi',
+        ]),
+      );
+      expect(env.get('SIDECAR_IMAGE')).toBe('registry.example/sidecar:1.2.3');
+      expect(env.get('DEFAULT_KEYS_SECRET')).toBe('vault-keys-a,vault-keys-b');
+      expect(env.get('SIDECAR_MEMORY_LIMIT')).toBe('256Mi');
+    });
+  });
+
+  describe('observability objects', () => {
+    const rulesFile = parseYaml(
+      readFileSync(join(CHART, 'files', 'prometheus-rules.yaml'), 'utf8'),
+    ) as unknown;
+    const jobsInRules = [
+      ...readFileSync(join(CHART, 'files', 'prometheus-rules.yaml'), 'utf8').matchAll(
+        /job="([^"]+)"/g,
+      ),
+    ].map((m) => m[1]);
+
+    it('the PrometheusRule carries exactly the rule file that promtool tests', async () => {
+      const objects = await helmTemplate(variant('observability on'));
+      expect(find(objects, 'PrometheusRule').spec).toEqual(rulesFile);
+    });
+
+    it('the dashboard ConfigMap carries exactly the dashboard file', async () => {
+      const objects = await helmTemplate(variant('observability on'));
+      const configMap = find(objects, 'ConfigMap');
+      expect(configMap.metadata.labels?.grafana_dashboard).toBe('1');
+      const json = (configMap.data as Record<string, string>)['vault-autounseal.json']!;
+      expect(JSON.parse(json)).toEqual(
+        JSON.parse(readFileSync(join(CHART, 'files', 'grafana-dashboard.json'), 'utf8')),
+      );
+    });
+
+    it('the monitors scrape the named ports under the job names the alerts use', async () => {
+      const objects = await helmTemplate(variant('observability on'));
+      const serviceMonitor = find(objects, 'ServiceMonitor');
+      const endpoint = (at(serviceMonitor, 'spec', 'endpoints') as Record<string, unknown>[])[0]!;
+      const servicePorts = at(find(objects, 'Service'), 'spec', 'ports') as { name: string }[];
+      expect(servicePorts.map((p) => p.name)).toContain(endpoint.port);
+      expect(
+        matchesLabels(
+          at(serviceMonitor, 'spec', 'selector', 'matchLabels') as Record<string, string>,
+          find(objects, 'Service').metadata.labels!,
+        ),
+      ).toBe(true);
+      const podMonitor = find(objects, 'PodMonitor');
+      const podEndpoint = (
+        at(podMonitor, 'spec', 'podMetricsEndpoints') as Record<string, unknown>[]
+      )[0]!;
+      // The port the webhook gives the injected container (webhook/sidecar-spec.ts).
+      expect(podEndpoint.port).toBe(SIDECAR_PORT_NAME);
+      const jobs = [endpoint, podEndpoint].map(
+        (e) =>
+          (e.relabelings as { targetLabel: string; replacement: string }[]).find(
+            (r) => r.targetLabel === 'job',
+          )?.replacement,
+      );
+      expect(jobs).toEqual(['vault-autounseal-webhook', 'vault-autounseal-sidecar']);
+      expect(new Set(jobsInRules)).toEqual(new Set(jobs));
+    });
+
+    it('none of them is rendered by default (they need the Prometheus Operator CRDs)', async () => {
+      const objects = await helmTemplate();
+      expect(
+        kinds(objects).filter((k) =>
+          ['ServiceMonitor', 'PodMonitor', 'PrometheusRule', 'ConfigMap'].includes(k),
+        ),
+      ).toEqual([]);
+    });
+  });
+});
