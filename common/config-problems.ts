@@ -40,7 +40,10 @@ export function parseFlags(argv: readonly string[]): {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     if (!arg.startsWith('--')) {
-      problems.push({ setting: arg, message: 'unexpected argument; settings are --name=value flags' });
+      problems.push({
+        setting: arg,
+        message: 'unexpected argument; settings are --name=value flags',
+      });
       continue;
     }
     const eq = arg.indexOf('=');

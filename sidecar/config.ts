@@ -1,0 +1,238 @@
+// The sidecar's settings, parsed once at the edge from the environment and flags.
+// Every variable is documented here, where it is defined, and in ../shared/contract.md.
+import {
+  BOOLEAN_FORMAT,
+  flagNameFor,
+  parseBoolean,
+  parseFlags,
+  type ConfigProblem,
+  type Parsed,
+} from '../common/config-problems.js';
+import { DURATION_FORMAT, parseDuration } from '../common/duration.js';
+import { LOG_LEVELS, type LogLevel } from '../common/log-levels.js';
+
+export interface SidecarConfig {
+  /** The one server to keep unsealed. */
+  readonly vaultAddr: string;
+  /** PEM CA bundle file that verifies the server's certificate. */
+  readonly caCertFile: string | undefined;
+  /** Client certificate and key files for listeners that require mTLS. */
+  readonly clientCertFile: string | undefined;
+  readonly clientKeyFile: string | undefined;
+  /** Name to verify in the server's certificate, for certs that do not name 127.0.0.1. */
+  readonly tlsServerName: string | undefined;
+  /** Disable verification of the server's certificate. Loudly warned about at start. */
+  readonly skipVerify: boolean;
+  /** Directories holding key files; split custody spreads shares over several. */
+  readonly keysDirs: readonly string[];
+  /** Check period while the server is unsealed. */
+  readonly intervalMs: number;
+  /** Check period while sealed, unreachable or not initialised. */
+  readonly retryIntervalMs: number;
+  /** Ceiling of the back-off after the server rejects the key set. */
+  readonly maxBackoffMs: number;
+  /** Timeout of each request to the server. */
+  readonly requestTimeoutMs: number;
+  /** Where `/healthz`, `/readyz`, `/status` and `/metrics` listen. */
+  readonly httpHost: string;
+  readonly httpPort: number;
+  /** Downward-API volume; its `annotations` file carries the pause switch. */
+  readonly podinfoDir: string;
+  readonly logLevel: LogLevel;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Each setting: its env name, its OpenBao twin (which wins, as in OpenBao's own CLI), its default. */
+const SETTINGS = {
+  vaultAddr: { env: 'VAULT_ADDR', twin: 'BAO_ADDR', fallback: 'https://127.0.0.1:8200' },
+  caCertFile: { env: 'VAULT_CACERT', twin: 'BAO_CACERT', fallback: '' },
+  clientCertFile: { env: 'VAULT_CLIENT_CERT', twin: 'BAO_CLIENT_CERT', fallback: '' },
+  clientKeyFile: { env: 'VAULT_CLIENT_KEY', twin: 'BAO_CLIENT_KEY', fallback: '' },
+  tlsServerName: { env: 'VAULT_TLS_SERVER_NAME', twin: 'BAO_TLS_SERVER_NAME', fallback: '' },
+  skipVerify: { env: 'VAULT_SKIP_VERIFY', twin: 'BAO_SKIP_VERIFY', fallback: 'false' },
+  keysDirs: { env: 'UNSEAL_KEYS_DIR', twin: undefined, fallback: '/vault/unseal-keys' },
+  intervalMs: { env: 'UNSEAL_INTERVAL', twin: undefined, fallback: '5s' },
+  retryIntervalMs: { env: 'UNSEAL_RETRY_INTERVAL', twin: undefined, fallback: '500ms' },
+  maxBackoffMs: { env: 'UNSEAL_MAX_BACKOFF', twin: undefined, fallback: '60s' },
+  requestTimeoutMs: { env: 'UNSEAL_REQUEST_TIMEOUT', twin: undefined, fallback: '5s' },
+  httpAddr: { env: 'UNSEAL_HTTP_ADDR', twin: undefined, fallback: '0.0.0.0:8210' },
+  podinfoDir: {
+    env: 'UNSEAL_PODINFO_DIR',
+    twin: undefined,
+    fallback: '/etc/vault-autounseal/podinfo',
+  },
+  logLevel: { env: 'LOG_LEVEL', twin: undefined, fallback: 'info' },
+} as const;
+
+type SettingName = keyof typeof SETTINGS;
+
+const KNOWN_FLAGS = new Set(
+  Object.values(SETTINGS).flatMap((s) => [
+    flagNameFor(s.env),
+    ...(s.twin ? [flagNameFor(s.twin)] : []),
+  ]),
+);
+
+/**
+ * Reads the settings from the environment and `--kebab-case` flags (flags win; `BAO_*` beats
+ * `VAULT_*`). Returns a frozen config, or every problem found: never a half-valid config.
+ */
+export function parseSidecarConfig(env: Env, argv: readonly string[]): Parsed<SidecarConfig> {
+  const { flags, problems } = parseFlags(argv);
+  for (const name of flags.keys()) {
+    if (!KNOWN_FLAGS.has(name)) problems.push({ setting: `--${name}`, message: 'unknown flag' });
+  }
+  const raw = (name: SettingName): { text: string; setting: string } =>
+    rawSetting(env, flags, name);
+  const reader = new SettingReader(raw, problems);
+
+  const value: SidecarConfig = {
+    vaultAddr: reader.url('vaultAddr'),
+    caCertFile: reader.optional('caCertFile'),
+    clientCertFile: reader.optional('clientCertFile'),
+    clientKeyFile: reader.optional('clientKeyFile'),
+    tlsServerName: reader.optional('tlsServerName'),
+    skipVerify: reader.boolean('skipVerify'),
+    keysDirs: reader.list('keysDirs'),
+    intervalMs: reader.duration('intervalMs'),
+    retryIntervalMs: reader.duration('retryIntervalMs'),
+    maxBackoffMs: reader.duration('maxBackoffMs'),
+    requestTimeoutMs: reader.duration('requestTimeoutMs'),
+    ...reader.hostPort('httpAddr'),
+    podinfoDir: reader.text('podinfoDir'),
+    logLevel: reader.logLevel('logLevel'),
+  };
+  checkPairs(value, raw, problems);
+  if (problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    value: Object.freeze({ ...value, keysDirs: Object.freeze([...value.keysDirs]) }),
+  };
+}
+
+function rawSetting(
+  env: Env,
+  flags: ReadonlyMap<string, string>,
+  name: SettingName,
+): { text: string; setting: string } {
+  const spec: { env: string; twin: string | undefined; fallback: string } = SETTINGS[name];
+  const names = spec.twin ? [spec.twin, spec.env] : [spec.env];
+  const candidates: [setting: string, text: string | undefined][] = [
+    ...names.map((n): [string, string | undefined] => [
+      `--${flagNameFor(n)}`,
+      flags.get(flagNameFor(n)),
+    ]),
+    ...names.map((n): [string, string | undefined] => [n, env[n]]),
+  ];
+  for (const [setting, text] of candidates) {
+    if (text !== undefined && text !== '') return { text, setting };
+  }
+  return { text: spec.fallback, setting: spec.env };
+}
+
+function checkPairs(
+  value: SidecarConfig,
+  raw: (name: SettingName) => { setting: string },
+  problems: ConfigProblem[],
+): void {
+  if ((value.clientCertFile === undefined) !== (value.clientKeyFile === undefined)) {
+    problems.push({
+      setting: `${raw('clientCertFile').setting}/${raw('clientKeyFile').setting}`,
+      message: 'a client certificate needs its key and the other way round: set both or neither',
+    });
+  }
+  if (value.maxBackoffMs < value.retryIntervalMs) {
+    problems.push({
+      setting: raw('maxBackoffMs').setting,
+      message: `must be at least ${raw('retryIntervalMs').setting}`,
+    });
+  }
+}
+
+/** Reads one setting at a time, recording a problem (and returning a harmless placeholder) when bad. */
+class SettingReader {
+  constructor(
+    private readonly raw: (name: SettingName) => { text: string; setting: string },
+    private readonly problems: ConfigProblem[],
+  ) {}
+
+  text(name: SettingName): string {
+    return this.raw(name).text.trim();
+  }
+
+  optional(name: SettingName): string | undefined {
+    const text = this.text(name);
+    return text === '' ? undefined : text;
+  }
+
+  url(name: SettingName): string {
+    const { text, setting } = this.raw(name);
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(text.trim());
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.hostname === '') {
+      this.problems.push({ setting, message: `"${text}" is not an http:// or https:// address` });
+      return '';
+    }
+    return text.trim().replace(/\/+$/, '');
+  }
+
+  boolean(name: SettingName): boolean {
+    const { text, setting } = this.raw(name);
+    const value = parseBoolean(text);
+    if (value === undefined)
+      this.problems.push({ setting, message: `"${text}" is not ${BOOLEAN_FORMAT}` });
+    return value ?? false;
+  }
+
+  duration(name: SettingName): number {
+    const { text, setting } = this.raw(name);
+    const ms = parseDuration(text);
+    if (ms === undefined || ms <= 0) {
+      this.problems.push({
+        setting,
+        message: `"${text}" is not ${DURATION_FORMAT} (greater than zero)`,
+      });
+      return 1;
+    }
+    return ms;
+  }
+
+  list(name: SettingName): string[] {
+    const { setting } = this.raw(name);
+    const items = this.text(name)
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+    if (items.length === 0)
+      this.problems.push({ setting, message: 'needs at least one directory' });
+    return [...new Set(items)];
+  }
+
+  hostPort(name: SettingName): { httpHost: string; httpPort: number } {
+    const { text, setting } = this.raw(name);
+    const match = /^(.*):(\d{1,5})$/.exec(text.trim());
+    const port = Number(match?.[2]);
+    const host = (match?.[1] ?? '').replace(/^\[(.*)\]$/, '$1');
+    if (!match || host === '' || port > 65_535) {
+      this.problems.push({
+        setting,
+        message: `"${text}" is not host:port (for example 0.0.0.0:8210)`,
+      });
+      return { httpHost: '', httpPort: 0 };
+    }
+    return { httpHost: host, httpPort: port };
+  }
+
+  logLevel(name: SettingName): SidecarConfig['logLevel'] {
+    const { text, setting } = this.raw(name);
+    const level = LOG_LEVELS.find((l) => l === text.trim().toLowerCase());
+    if (!level)
+      this.problems.push({ setting, message: `"${text}" is not one of ${LOG_LEVELS.join(', ')}` });
+    return level ?? 'info';
+  }
+}

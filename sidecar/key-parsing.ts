@@ -1,0 +1,102 @@
+// Turning the text of a key file into unseal shares, the way the server itself decodes them
+// (../shared/vault-api.md, PUT /v1/sys/unseal step 4): hex first when it gives 16–33 bytes,
+// otherwise padded standard base64. Pure: no fs, no logging. Nothing here ever puts share material
+// into an error message; reasons are fixed strings.
+
+/** A decoded share. `hex` is what we submit; `bytes` identifies it (hex and base64 of one share are one share). */
+export interface Share {
+  readonly hex: string;
+}
+
+export type KeyFileProblem =
+  | 'empty'
+  | 'not a hex or base64 share'
+  | 'wrong length: a share decodes to 16–33 bytes'
+  | 'JSON without unseal keys (expected unseal_keys_b64, unseal_keys_hex, keys_base64 or keys)'
+  | 'invalid JSON'
+  | 'too large';
+
+export type ParsedKeyFile =
+  | { readonly ok: true; readonly shares: readonly Share[] }
+  | { readonly ok: false; readonly problem: KeyFileProblem };
+
+const MIN_SHARE_BYTES = 16;
+const MAX_SHARE_BYTES = 33;
+/** A key file is a few hundred bytes; an `operator init` JSON with 255 shares is under 40 KiB. */
+export const MAX_KEY_FILE_BYTES = 64 * 1024;
+
+const HEX = /^[0-9a-fA-F]+$/;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** Decodes one share written as hex or base64, or says why it cannot. */
+export function decodeShare(text: string): ParsedKeyFile {
+  const trimmed = text.trim();
+  if (trimmed === '') return { ok: false, problem: 'empty' };
+  if (HEX.test(trimmed) && trimmed.length % 2 === 0) {
+    const bytes = trimmed.length / 2;
+    if (bytes >= MIN_SHARE_BYTES && bytes <= MAX_SHARE_BYTES) {
+      return { ok: true, shares: [{ hex: trimmed.toLowerCase() }] };
+    }
+  }
+  if (BASE64.test(trimmed) && trimmed.length % 4 === 0) {
+    const bytes = Buffer.from(trimmed, 'base64');
+    if (bytes.length < MIN_SHARE_BYTES || bytes.length > MAX_SHARE_BYTES) {
+      return { ok: false, problem: 'wrong length: a share decodes to 16–33 bytes' };
+    }
+    return { ok: true, shares: [{ hex: bytes.toString('hex') }] };
+  }
+  if (HEX.test(trimmed))
+    return { ok: false, problem: 'wrong length: a share decodes to 16–33 bytes' };
+  return { ok: false, problem: 'not a hex or base64 share' };
+}
+
+/** The JSON fields that carry shares, in the order we prefer them. */
+const JSON_KEY_FIELDS = ['unseal_keys_b64', 'unseal_keys_hex', 'keys_base64', 'keys'] as const;
+
+/**
+ * One key file: a single share (hex or base64), the JSON of `operator init -format=json`, or the
+ * body of `PUT /v1/sys/init`. In the JSON forms every listed share must decode.
+ */
+export function parseKeyFile(content: string): ParsedKeyFile {
+  if (content.length > MAX_KEY_FILE_BYTES) return { ok: false, problem: 'too large' };
+  const trimmed = content.trim();
+  if (!trimmed.startsWith('{')) return decodeShare(trimmed);
+  let json: unknown;
+  try {
+    json = JSON.parse(trimmed);
+  } catch {
+    return { ok: false, problem: 'invalid JSON' };
+  }
+  const field = JSON_KEY_FIELDS.map((name) => (json as Record<string, unknown>)[name]).find(
+    (list): list is unknown[] => Array.isArray(list) && list.length > 0,
+  );
+  if (!field) {
+    return {
+      ok: false,
+      problem:
+        'JSON without unseal keys (expected unseal_keys_b64, unseal_keys_hex, keys_base64 or keys)',
+    };
+  }
+  const shares: Share[] = [];
+  for (const item of field) {
+    const decoded = typeof item === 'string' ? decodeShare(item) : decodeShare('');
+    if (!decoded.ok) return decoded;
+    shares.push(...decoded.shares);
+  }
+  return { ok: true, shares };
+}
+
+/** Identical shares count once, compared on decoded bytes. Order of first appearance is kept. */
+export function distinctShares(shares: readonly Share[]): Share[] {
+  const seen = new Set<string>();
+  return shares.filter((share) => {
+    if (seen.has(share.hex)) return false;
+    seen.add(share.hex);
+    return true;
+  });
+}
+
+/** Key files the atomic writer and editors leave: `..data`, `..2026_…`, `.swp`. Never shares. */
+export function isKeyFileName(name: string): boolean {
+  return !name.startsWith('.');
+}

@@ -1,0 +1,54 @@
+// The pause switch: the pod annotation `vault-autounseal.io/paused`, read from the downward-API
+// `annotations` file. The kubelet writes one `key="value"` line per annotation, the value quoted
+// as Go's strconv.Quote does (backslash escapes, \uXXXX for non-printables).
+
+export const PAUSED_ANNOTATION = 'vault-autounseal.io/paused';
+
+/** Parses the kubelet's annotations file into a map. Lines it cannot read are skipped. */
+export function parseAnnotationsFile(text: string): Map<string, string> {
+  const annotations = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq <= 0) continue;
+    const key = line.slice(0, eq).trim();
+    const value = unquoteGo(line.slice(eq + 1).trim());
+    if (value !== undefined) annotations.set(key, value);
+  }
+  return annotations;
+}
+
+/** A Go double-quoted string literal to its value, or undefined when it is not one. */
+function unquoteGo(quoted: string): string | undefined {
+  if (quoted.length < 2 || !quoted.startsWith('"') || !quoted.endsWith('"')) return undefined;
+  try {
+    // Go's quoted strings are a subset of JSON strings except for \x, \a, \v and octal escapes,
+    // which the kubelet never writes for printable annotation values.
+    const value: unknown = JSON.parse(quoted.replace(/\\x([0-9a-fA-F]{2})/g, '\\u00$1'));
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface PauseState {
+  readonly paused: boolean;
+  /** The annotation's value when it is neither true nor false; we pause and say so. */
+  readonly unrecognisedValue: string | undefined;
+}
+
+const TRUE_VALUES = ['true', '1', 'yes', 'on'];
+const FALSE_VALUES = ['false', '0', 'no', 'off', ''];
+
+/**
+ * Paused while the annotation is "true". A value we do not recognise also pauses: an operator who
+ * wrote `paused: "ture"` in the middle of an incident meant to stop us, and unsealing a Vault they
+ * sealed on purpose is the worse mistake. /status and the log say which value was not understood.
+ */
+export function pauseStateFrom(annotations: ReadonlyMap<string, string>): PauseState {
+  const raw = annotations.get(PAUSED_ANNOTATION);
+  if (raw === undefined) return { paused: false, unrecognisedValue: undefined };
+  const value = raw.trim().toLowerCase();
+  if (TRUE_VALUES.includes(value)) return { paused: true, unrecognisedValue: undefined };
+  if (FALSE_VALUES.includes(value)) return { paused: false, unrecognisedValue: undefined };
+  return { paused: true, unrecognisedValue: raw };
+}
