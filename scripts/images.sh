@@ -20,8 +20,16 @@ cd "$ROOT"
 CACHE="$ROOT/.cache/images"
 mkdir -p "$CACHE"
 LOG="$CACHE/last-run.log"
-exec > >(tee "$LOG") 2>&1
+exec 3>&1 > >(tee "$LOG") 2>&1
+TEE_PID=$!
 STARTED=$(date +%s)
+
+# Exit only once tee has written everything, so the summary line is the last thing printed.
+quit() {
+  exec >&3 2>&3
+  wait "$TEE_PID" 2>/dev/null || true
+  exit "$1"
+}
 
 PASSED=0
 FAILED=0
@@ -30,8 +38,8 @@ fail() { FAILED=$((FAILED + 1)); echo "FAIL - $*"; }
 finish() {
   echo "[images] took $(($(date +%s) - STARTED))s; log: ${LOG#"$ROOT"/}"
   echo "images: $PASSED passed, $FAILED failed"
-  if ((FAILED > 0)); then exit 1; fi
-  exit 0
+  if ((FAILED > 0)); then quit 1; fi
+  quit 0
 }
 
 VERSION=$(node -p "require('./package.json').version")
@@ -84,7 +92,7 @@ fi
 build_image() { # $1 dockerfile, $2 tag
   local started=$SECONDS
   echo "[images] buildah bud -f $1 -t $2"
-  if buildah bud --pull=never --isolation chroot --layers --quiet \
+  if buildah bud --pull=never --isolation chroot --layers --force-rm --quiet \
     --build-arg "NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS:-}" \
     --build-arg "VERSION=$VERSION" --build-arg "REVISION=$REVISION" \
     -f "$1" -t "$2" . >"$CACHE/build-$(basename "$1").log" 2>&1; then
@@ -104,3 +112,4 @@ build_image Dockerfile.webhook "$WEBHOOK_IMAGE" || webhook_arg=()
 # check.mjs adds its own checks to these counts and prints the final `images:` line.
 node scripts/images/check.mjs "${sidecar_arg[@]}" "${webhook_arg[@]}" \
   --passed "$PASSED" --failed "$FAILED" --started "$STARTED" --log "${LOG#"$ROOT"/}"
+quit $?

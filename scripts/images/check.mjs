@@ -79,8 +79,11 @@ async function check(name, body) {
 // runc, not crun (crun fails on cgroups and rlimits here); the rlimits are set explicitly because
 // runc cannot raise them past the caller's own.
 const PODMAN = ['--runtime', 'runc', '--cgroup-manager', 'cgroupfs'];
+// --read-only-tmpfs=false: podman would otherwise mount writable tmpfs on /tmp, /var/tmp and /run;
+// Kubernetes' readOnlyRootFilesystem mounts none, so neither do we.
 const RUN_FLAGS = [
   '--read-only',
+  '--read-only-tmpfs=false',
   '--cap-drop',
   'all',
   '--security-opt',
@@ -129,11 +132,16 @@ async function processFacts(id) {
   if (!(pid > 0)) throw new Error(`container ${id} has no running process`);
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const field = (key) => (status.match(new RegExp(`^${key}:\\s+(.*)$`, 'm'))?.[1] ?? '').split(/\s+/);
-  const rootMount = readFileSync(`/proc/${pid}/mounts`, 'utf8')
+  const mounts = readFileSync(`/proc/${pid}/mounts`, 'utf8')
     .split('\n')
-    .map((line) => line.split(' '))
-    .filter((parts) => parts[1] === '/')
-    .at(-1);
+    .filter(Boolean)
+    .map((line) => line.split(' '));
+  const rootMount = mounts.filter((parts) => parts[1] === '/').at(-1);
+  // Writable mounts apart from the kernel's and the runtime's own (/dev, /proc, /sys).
+  const writable = mounts
+    .filter((parts) => (parts[3] ?? '').split(',').includes('rw'))
+    .map((parts) => parts[1])
+    .filter((point) => !/^\/(dev|proc|sys)(\/|$)/.test(point));
   const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
   return {
     pid,
@@ -141,6 +149,7 @@ async function processFacts(id) {
     gids: field('Gid'),
     capEff: field('CapEff')[0],
     rootOptions: (rootMount?.[3] ?? '').split(','),
+    writable,
     cmdline,
     readOnlyFlag: await podman('inspect', '--format', '{{.HostConfig.ReadonlyRootfs}}', id),
   };
@@ -158,10 +167,13 @@ async function checkProcess(label, id) {
     if (!/^0+$/.test(facts.capEff ?? '')) problems.push(`effective capabilities ${facts.capEff}`);
     return problems.join('; ');
   });
-  await check(`${label}: root filesystem is read-only`, async () => {
+  // Stricter than readOnlyRootFilesystem needs: not even a /tmp tmpfs (--read-only-tmpfs=false),
+  // so a program that wrote anywhere would have failed its behaviour checks above.
+  await check(`${label}: root filesystem is read-only, no writable mount at all (not even /tmp)`, async () => {
     const facts = await processFacts(id);
     if (facts.readOnlyFlag !== 'true') return `podman says ReadonlyRootfs=${facts.readOnlyFlag}`;
     if (!facts.rootOptions.includes('ro')) return `/ is mounted ${facts.rootOptions.join(',')}`;
+    if (facts.writable.length > 0) return `writable mounts: ${facts.writable.join(' ')}`;
     return '';
   });
 }
@@ -252,62 +264,104 @@ const DECLARATION = /\.d\.[cm]?ts$/;
  * - no test directory or test file anywhere (the build stage strips those packages publish);
  * - no dev dependency: no lock-file path marked dev, no devDependency by name at any depth.
  */
+/** What is wrong with an image's /app (and /), given its mounted root; logs the listing. */
+function contentProblems(mount, program, log) {
+  const app = join(mount, 'app');
+  const entries = walk(app);
+  const problems = [];
+  const top = readdirSync(app).sort();
+  const dist = readdirSync(join(app, 'dist')).sort();
+  const packages = entries.filter((e) => e.kind === 'dir' && PACKAGE_DIR.test(e.rel));
+  const modules = packages.filter((e) => e.rel.split('node_modules/').length === 2);
+  const ours = entries.filter((e) => e.kind === 'file' && !e.rel.startsWith('node_modules/'));
+  const moduleFiles = entries.filter((e) => e.kind === 'file' && e.rel.startsWith('node_modules/'));
+  log(`/app: ${top.join(' ')}; dist/: ${dist.join(' ')}`);
+  log(indent(ours.map((e) => e.rel).join('  ')).trimStart());
+  log(`node_modules: ${modules.length} top-level and ${packages.length - modules.length} nested packages, ${moduleFiles.length} files`);
+  log(indent(modules.map((e) => e.rel.slice('node_modules/'.length)).join(' ')).trimStart());
+
+  const expectedTop = ['LICENSE', 'dist', 'node_modules', 'package.json'];
+  if (JSON.stringify(top) !== JSON.stringify(expectedTop)) problems.push(`/app holds ${top.join(', ')}; wanted ${expectedTop.join(', ')}`);
+  if (JSON.stringify(dist) !== JSON.stringify(['common', program].sort())) problems.push(`/app/dist holds ${dist.join(', ')}; wanted common, ${program}`);
+  if (!existsSync(join(app, 'dist', program, 'main.js'))) problems.push(`no dist/${program}/main.js`);
+
+  for (const e of entries) {
+    const inModules = e.rel.startsWith('node_modules/');
+    if (e.kind === 'dir' && TEST_DIR.test(e.name)) problems.push(`test directory ${e.rel}`);
+    if (e.kind !== 'dir' && TEST_FILE.test(e.name)) problems.push(`test file ${e.rel}`);
+    if (e.kind !== 'dir' && TS_FILE.test(e.name) && (!inModules || !DECLARATION.test(e.name))) {
+      problems.push(`TypeScript file ${e.rel}`);
+    }
+    if (e.kind === 'dir' && /^node_modules\/@[^/]+$/.test(e.rel) && readdirSync(join(app, e.rel)).length === 0) {
+      problems.push(`empty scope directory ${e.rel} (left by a pruned dev dependency)`);
+    }
+  }
+  // Every installed package must be a production entry of the lock file: one marked `dev` (a
+  // devDependency, or something only devDependencies pull in) or one the lock does not know fails.
+  // The devDependencies are also looked for by name, at any depth.
+  const lock = lockPackages();
+  const devNames = Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).devDependencies ?? {});
+  for (const e of packages) {
+    const meta = lock[e.rel];
+    const name = e.rel.replace(/^.*node_modules\//, '');
+    if (!meta) problems.push(`package ${e.rel} is not in package-lock.json`);
+    else if (meta.dev === true) problems.push(`dev dependency ${e.rel}`);
+    if (devNames.includes(name) && (!meta || meta.dev)) problems.push(`devDependency ${e.rel}`);
+  }
+  const devInLock = Object.entries(lock).filter(([path, meta]) => path !== '' && meta.dev === true).length;
+  log(`${packages.length} installed packages checked against package-lock.json (which has ${devInLock} dev-only entries)`);
+  for (const shell of ['bin/sh', 'bin/bash', 'bin/dash', 'usr/bin/sh', 'usr/bin/bash', 'bin/busybox']) {
+    if (existsSync(join(mount, shell))) problems.push(`a shell: /${shell}`);
+  }
+  return [...new Set(problems)];
+}
+
 async function checkContents(label, image, program) {
   await check(`${label}: /app holds no dev dependency, TypeScript source or test, and no shell`, async () => {
     const mount = await podman('image', 'mount', image);
     try {
-      const app = join(mount, 'app');
-      const entries = walk(app);
-      const problems = [];
-      const top = readdirSync(app).sort();
-      const dist = readdirSync(join(app, 'dist')).sort();
-      const packages = entries.filter((e) => e.kind === 'dir' && PACKAGE_DIR.test(e.rel));
-      const modules = packages.filter((e) => e.rel.split('node_modules/').length === 2);
-      const nested = packages.length - modules.length;
-      const ours = entries.filter((e) => e.kind === 'file' && !e.rel.startsWith('node_modules/'));
-      console.log(`       ${label} /app: ${top.join(' ')}; dist/: ${dist.join(' ')}`);
-      console.log(indent(ours.map((e) => e.rel).join('  ')));
-      console.log(`       node_modules: ${modules.length} top-level and ${nested} nested packages, ` +
-        `${entries.filter((e) => e.kind === 'file' && e.rel.startsWith('node_modules/')).length} files`);
-      console.log(indent(modules.map((e) => e.rel.slice('node_modules/'.length)).join(' ')));
-
-      const expectedTop = ['LICENSE', 'dist', 'node_modules', 'package.json'];
-      if (JSON.stringify(top) !== JSON.stringify(expectedTop)) problems.push(`/app holds ${top.join(', ')}; wanted ${expectedTop.join(', ')}`);
-      if (JSON.stringify(dist) !== JSON.stringify(['common', program].sort())) problems.push(`/app/dist holds ${dist.join(', ')}; wanted common, ${program}`);
-      if (!existsSync(join(app, 'dist', program, 'main.js'))) problems.push(`no dist/${program}/main.js`);
-
-      for (const e of entries) {
-        const inModules = e.rel.startsWith('node_modules/');
-        if (e.kind === 'dir' && TEST_DIR.test(e.name)) problems.push(`test directory ${e.rel}`);
-        if (e.kind !== 'dir' && TEST_FILE.test(e.name)) problems.push(`test file ${e.rel}`);
-        if (e.kind !== 'dir' && TS_FILE.test(e.name) && (!inModules || !DECLARATION.test(e.name))) {
-          problems.push(`TypeScript file ${e.rel}`);
-        }
-        if (e.kind === 'dir' && /^node_modules\/@[^/]+$/.test(e.rel) && readdirSync(join(app, e.rel)).length === 0) {
-          problems.push(`empty scope directory ${e.rel} (left by a pruned dev dependency)`);
-        }
-      }
-      // Every installed package must be a production entry of the lock file: one marked `dev`
-      // (a devDependency, or something only devDependencies pull in) or one the lock does not know
-      // fails. The devDependencies are also looked for by name, at any depth.
-      const lock = lockPackages();
-      const devNames = Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).devDependencies ?? {});
-      for (const e of packages) {
-        const meta = lock[e.rel];
-        const name = e.rel.replace(/^.*node_modules\//, '');
-        if (!meta) problems.push(`package ${e.rel} is not in package-lock.json`);
-        else if (meta.dev === true) problems.push(`dev dependency ${e.rel}`);
-        if (devNames.includes(name) && (!meta || meta.dev)) problems.push(`devDependency ${e.rel}`);
-      }
-      const devInLock = Object.entries(lock).filter(([path, meta]) => path !== '' && meta.dev === true).length;
-      console.log(`       ${packages.length} installed packages checked against the lock file (${devInLock} dev-only entries there)`);
-      for (const shell of ['bin/sh', 'bin/bash', 'bin/dash', 'usr/bin/sh', 'usr/bin/bash', 'bin/busybox']) {
-        if (existsSync(join(mount, shell))) problems.push(`a shell: /${shell}`);
-      }
-      console.log(`       dev-only packages checked absent: ${dev.paths.length} lock-file paths, ${dev.names.length} devDependencies by name`);
-      return [...new Set(problems)].slice(0, 40).join('\n');
+      return contentProblems(mount, program, (line) => console.log(`       ${label} ${line}`)).slice(0, 40).join('\n');
     } finally {
       await podman('image', 'unmount', image).catch(() => undefined);
+    }
+  });
+}
+
+/**
+ * The contents check must not pass vacuously: plant one of each forbidden thing in a copy of the
+ * image (buildah, never committed) and expect each to be named.
+ */
+async function checkContentsCheckBites(image, program) {
+  await check('the /app contents check rejects a planted dev dependency, source, test and shell', async () => {
+    const { stdout: ctr } = await run('buildah', ['from', '--pull=never', '--quiet', image]);
+    const id = ctr.trim();
+    try {
+      const { stdout: mnt } = await run('buildah', ['mount', id]);
+      const mount = mnt.trim();
+      const devDep = Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).devDependencies ?? {})[0];
+      const plant = (path, content = 'planted\n') => {
+        mkdirSync(join(mount, path, '..'), { recursive: true });
+        writeFileSync(join(mount, path), content);
+      };
+      plant(`app/node_modules/${devDep}/package.json`, '{}');
+      plant(`app/dist/${program}/main.ts`);
+      plant('app/node_modules/fastify/lib/extra.ts');
+      plant('app/node_modules/pino/test/planted.js');
+      plant('app/dist/common/main.test.js');
+      plant('bin/sh');
+      const expected = [
+        `dev dependency node_modules/${devDep}`,
+        `TypeScript file dist/${program}/main.ts`,
+        'TypeScript file node_modules/fastify/lib/extra.ts',
+        'test directory node_modules/pino/test',
+        'test file dist/common/main.test.js',
+        'a shell: /bin/sh',
+      ];
+      const found = contentProblems(mount, program, () => {});
+      const missed = expected.filter((problem) => !found.includes(problem));
+      return missed.length > 0 ? `not reported: ${missed.join('; ')}\nreported: ${found.join('; ')}` : '';
+    } finally {
+      await run('buildah', ['rm', id]).catch(() => undefined);
     }
   });
 }
@@ -409,7 +463,7 @@ async function checkSidecar(image) {
   try {
     const { startOpenBao } = await import(join(harness, 'openbao.js'));
     const { freePort } = await import(join(harness, 'ports.js'));
-    server = await startOpenBao({ storage: 'file' });
+    server = await startOpenBao({ storage: 'raft', nodeId: 'image-check' });
     const init = await server.init(5, 3);
     const keysDir = readableTempDir('vau-image-keys-');
     const podinfoDir = readableTempDir('vau-image-podinfo-');
@@ -588,6 +642,9 @@ async function checkWebhook(image) {
 // ---- main ----------------------------------------------------------------------------------------
 if (opts.sidecar) await checkSidecar(opts.sidecar);
 if (opts.webhook) await checkWebhook(opts.webhook);
+if (opts.webhook ?? opts.sidecar) {
+  await checkContentsCheckBites(opts.webhook ?? opts.sidecar, opts.webhook ? 'webhook' : 'sidecar');
+}
 if (summary.length > 0) console.log(`[images] ${summary.join('; ')}`);
 if (opts.started) console.log(`[images] took ${Math.round(Date.now() / 1000 - Number(opts.started))}s${opts.log ? `; log: ${opts.log}` : ''}`);
 console.log(`images: ${passed} passed, ${failed} failed`);
