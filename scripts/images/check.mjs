@@ -16,12 +16,13 @@ import { randomUUID } from 'node:crypto';
 import {
   chmodSync,
   existsSync,
+  lchownSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
-  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -428,27 +429,24 @@ async function waitForContainer(id, what, probe, timeoutMs = 60_000) {
   }
 }
 
-/** A directory (and its files) that uid 65532 can read, as a Secret volume's default mode gives. */
-function readableTempDir(prefix) {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  chmodSync(dir, 0o755);
-  return dir;
+/** A temporary directory for a volume. */
+function volumeDir(prefix) {
+  return mkdtempSync(join(tmpdir(), prefix));
 }
 
 /**
- * Writes files the way the kubelet's atomic writer lays out a Secret volume: the data in a
- * `..<timestamp>` directory, a `..data` symlink to it, and one symlink per key through `..data`.
+ * Gives a volume to group 65532, as the kubelet does with a pod's fsGroup: the files stay mode
+ * 0440 (readable by owner and group only), so the container reads them through its gid 65532.
  */
-function writeSecretVolume(dir, files) {
-  const stamp = `..${new Date().toISOString().replace(/[-:.]/g, '_')}`;
-  mkdirSync(join(dir, stamp), { mode: 0o755 });
-  chmodSync(join(dir, stamp), 0o755);
-  for (const [name, content] of Object.entries(files)) {
-    writeFileSync(join(dir, stamp, name), content, { mode: 0o644 });
-    chmodSync(join(dir, stamp, name), 0o644);
-  }
-  symlinkSync(stamp, join(dir, '..data'));
-  for (const name of Object.keys(files)) symlinkSync(join('..data', name), join(dir, name));
+function grantToGroup65532(dir) {
+  const visit = (path) => {
+    lchownSync(path, 0, 65532);
+    if (lstatSync(path).isDirectory()) {
+      chmodSync(path, 0o2750);
+      for (const entry of readdirSync(path)) visit(join(path, entry));
+    }
+  };
+  visit(dir);
 }
 
 // ---- the sidecar ---------------------------------------------------------------------------------
@@ -463,18 +461,22 @@ async function checkSidecar(image) {
   try {
     const { startOpenBao } = await import(join(harness, 'openbao.js'));
     const { freePort } = await import(join(harness, 'ports.js'));
-    server = await startOpenBao({ storage: 'raft', nodeId: 'image-check' });
+    const { writeSecretVolume, writeAnnotationsVolume } = await import(join(harness, 'key-volume.js'));
+    server = await startOpenBao({ storage: 'persistent' });
     const init = await server.init(5, 3);
-    const keysDir = readableTempDir('vau-image-keys-');
-    const podinfoDir = readableTempDir('vau-image-podinfo-');
+    const keysDir = volumeDir('vau-image-keys-');
+    const podinfoDir = volumeDir('vau-image-podinfo-');
     dirs.push(keysDir, podinfoDir);
-    // Three distinct shares of five, two as hex and one as base64, as separate Secret keys.
+    // Three distinct shares of five, two as hex and one as base64, one per Secret key, in the
+    // kubelet's atomic-writer layout, mode 0440 and group 65532 (fsGroup).
     writeSecretVolume(keysDir, {
       'key-1': `${init.keysHex[0]}\n`,
       'key-2': `${init.keysHex[1]}\n`,
       'key-3': `${init.keysBase64[2]}\n`,
-    });
-    writeSecretVolume(podinfoDir, { annotations: 'vault-autounseal.io/status="injected"\n' });
+    }, 0o440);
+    writeAnnotationsVolume(podinfoDir, { 'vault-autounseal.io/status': 'injected' });
+    grantToGroup65532(keysDir);
+    grantToGroup65532(podinfoDir);
     const httpPort = await freePort();
     // Host network: OpenBao is on the host's loopback, and the sidecar's own listener is bound to
     // 127.0.0.1 by UNSEAL_HTTP_ADDR, as in a pod where it shares the server's network namespace.
@@ -578,10 +580,12 @@ async function checkWebhook(image) {
       dnsNames: ['localhost', 'vault-autounseal-webhook.vault-autounseal.svc'],
       ipAddresses: ['127.0.0.1'],
     });
-    const tlsDir = readableTempDir('vau-image-tls-');
+    const { writeSecretVolume } = await import(join(harness, 'key-volume.js'));
+    const tlsDir = volumeDir('vau-image-tls-');
     dirs.push(tlsDir);
-    // The kubernetes.io/tls Secret layout, as cert-manager writes it.
-    writeSecretVolume(tlsDir, { 'tls.crt': cert.certPem, 'tls.key': cert.keyPem, 'ca.crt': ca.certPem });
+    // A kubernetes.io/tls Secret as cert-manager writes it, mounted with mode 0440 and fsGroup.
+    writeSecretVolume(tlsDir, { 'tls.crt': cert.certPem, 'tls.key': cert.keyPem, 'ca.crt': ca.certPem }, 0o440);
+    grantToGroup65532(tlsDir);
     const port = 8443;
     const metricsPort = 8080;
     const sidecarImage = opts.sidecar ?? 'localhost/vault-autounseal-sidecar:dev';
