@@ -84,7 +84,8 @@ export function requireHelm(): string {
 /** Every document of a multi-document YAML stream, parse errors included as failures. */
 export function parseObjects(text: string): K8sObject[] {
   const objects: K8sObject[] = [];
-  for (const doc of parseAllDocuments(text)) {
+  // YAML 1.1, as Kubernetes reads manifests (0440 is octal there, not 440).
+  for (const doc of parseAllDocuments(text, { version: '1.1' })) {
     if (doc.errors.length > 0) throw new Error(`invalid YAML: ${doc.errors[0]?.message ?? ''}`);
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) continue;
