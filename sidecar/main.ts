@@ -1,0 +1,146 @@
+#!/usr/bin/env node
+// Composition root of the sidecar: parse the configuration (exit 2 listing every problem), wire the
+// real edges (node-vault, the key directories, the downward-API file, the clock) into the unsealer,
+// serve /healthz /readyz /status /metrics, and stop cleanly on SIGTERM or SIGINT.
+import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CONFIG_EXIT_CODE, formatProblems, type ConfigProblem } from '../common/config-problems.js';
+import { watchDirectories } from '../common/dir-watcher.js';
+import { createLogger } from '../common/logger.js';
+import { createRegistry } from '../common/metrics-registry.js';
+import { exitOnSignals } from '../common/shutdown.js';
+import { parseSidecarConfig, type SidecarConfig } from './config.js';
+import { readKeyDirectories } from './key-files.js';
+import { createSidecarMetrics } from './metrics.js';
+import { parseAnnotationsFile, pauseStateFrom, type PauseState } from './pause.js';
+import { scrubSecrets } from './scrub.js';
+import { buildSidecarServer } from './server.js';
+import { createUnsealer } from './unsealer.js';
+import { createVaultClient } from './vault-client.js';
+
+const PROGRAM = 'vault-autounseal-sidecar';
+
+/** The files named by the TLS settings, read once at start; unreadable ones are config problems. */
+function readTlsFiles(config: SidecarConfig): {
+  files: Record<'ca' | 'cert' | 'key', string | undefined>;
+  problems: ConfigProblem[];
+} {
+  const problems: ConfigProblem[] = [];
+  const read = (setting: string, path: string | undefined): string | undefined => {
+    if (path === undefined) return undefined;
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? 'error';
+      problems.push({ setting, message: `cannot read ${path} (${code})` });
+      return undefined;
+    }
+  };
+  return {
+    files: {
+      ca: read('VAULT_CACERT', config.caCertFile),
+      cert: read('VAULT_CLIENT_CERT', config.clientCertFile),
+      key: read('VAULT_CLIENT_KEY', config.clientKeyFile),
+    },
+    problems,
+  };
+}
+
+async function readPauseState(podinfoDir: string): Promise<PauseState> {
+  try {
+    return pauseStateFrom(
+      parseAnnotationsFile(await readFile(join(podinfoDir, 'annotations'), 'utf8')),
+    );
+  } catch {
+    // No downward-API volume (running outside the webhook's pods): there is no pause switch.
+    return { paused: false, unrecognisedValue: undefined };
+  }
+}
+
+function installCrashGuards(logger: ReturnType<typeof createLogger>): void {
+  // Node's default handlers print the whole error object, and an HTTP client error carries its
+  // request body, which for an unseal call is a share. Print name and a scrubbed message only.
+  const die = (kind: string) => (error: unknown) => {
+    const e = error as { name?: unknown; message?: unknown };
+    logger.fatal(
+      {
+        err: {
+          name: String(e?.name ?? 'Error'),
+          message: scrubSecrets(String(e?.message ?? error)),
+        },
+      },
+      kind,
+    );
+    process.exit(1);
+  };
+  process.on('uncaughtException', die('uncaught exception'));
+  process.on('unhandledRejection', die('unhandled rejection'));
+}
+
+async function main(): Promise<void> {
+  const parsed = parseSidecarConfig(process.env, process.argv.slice(2));
+  if (!parsed.ok) {
+    process.stderr.write(`${formatProblems(PROGRAM, parsed.problems)}\n`);
+    process.exit(CONFIG_EXIT_CODE);
+  }
+  const config = parsed.value;
+  const tls = readTlsFiles(config);
+  if (tls.problems.length > 0) {
+    process.stderr.write(`${formatProblems(PROGRAM, tls.problems)}\n`);
+    process.exit(CONFIG_EXIT_CODE);
+  }
+
+  const logger = createLogger({ name: PROGRAM, level: config.logLevel });
+  installCrashGuards(logger);
+  if (config.skipVerify) {
+    logger.warn(
+      { address: config.vaultAddr },
+      'VAULT_SKIP_VERIFY is on: the server certificate is NOT verified',
+    );
+  }
+  const registry = createRegistry();
+  const metrics = createSidecarMetrics(registry);
+  const vault = createVaultClient({
+    address: config.vaultAddr,
+    ca: tls.files.ca,
+    clientCert: tls.files.cert,
+    clientKey: tls.files.key,
+    tlsServerName: config.tlsServerName,
+    skipVerify: config.skipVerify,
+    requestTimeoutMs: config.requestTimeoutMs,
+  });
+  const unsealer = createUnsealer({
+    vault,
+    readKeys: () => readKeyDirectories(config.keysDirs),
+    readPause: () => readPauseState(config.podinfoDir),
+    logger,
+    metrics,
+    clock: { now: () => Date.now() },
+    timing: config,
+  });
+  const watcher = watchDirectories([...config.keysDirs, config.podinfoDir], () => unsealer.wake());
+  const app = buildSidecarServer({ unsealer, registry, logger, address: config.vaultAddr });
+
+  await app.listen({ host: config.httpHost, port: config.httpPort });
+  unsealer.start();
+  logger.info(
+    {
+      address: config.vaultAddr,
+      keysDirs: config.keysDirs,
+      podinfoDir: config.podinfoDir,
+      http: `${config.httpHost}:${config.httpPort}`,
+    },
+    'started',
+  );
+  exitOnSignals({
+    logger,
+    timeoutMs: 4_500,
+    close: async () => {
+      await unsealer.stop();
+      await Promise.all([watcher.close(), app.close()]);
+    },
+  });
+}
+
+await main();

@@ -1,0 +1,85 @@
+// The sidecar's metrics, with the names fixed by ../shared/contract.md. Registered on the registry
+// passed in; prom-client's global registry is never touched.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export interface SidecarMetrics {
+  readonly vaultUp: Gauge;
+  readonly vaultSealed: Gauge;
+  readonly vaultInitialized: Gauge;
+  readonly unsealThreshold: Gauge;
+  readonly keysLoaded: Gauge;
+  readonly keyFilesInvalid: Gauge;
+  readonly keysInsufficient: Gauge;
+  readonly paused: Gauge;
+  readonly checks: Counter<'result'>;
+  readonly keySubmissions: Counter<'result'>;
+  readonly unseals: Counter<'result'>;
+  readonly unsealDuration: Histogram;
+  readonly lastUnsealTimestamp: Gauge;
+}
+
+export function createSidecarMetrics(registry: Registry): SidecarMetrics {
+  const registers = [registry];
+  const gauge = (name: string, help: string): Gauge => new Gauge({ name, help, registers });
+  const metrics: SidecarMetrics = {
+    vaultUp: gauge('vault_autounseal_vault_up', '1 when the last seal-status check got an answer'),
+    vaultSealed: gauge(
+      'vault_autounseal_vault_sealed',
+      '1 when the server is sealed, 0 when unsealed',
+    ),
+    vaultInitialized: gauge(
+      'vault_autounseal_vault_initialized',
+      '1 when the server is initialised',
+    ),
+    unsealThreshold: gauge(
+      'vault_autounseal_unseal_threshold',
+      'Shares needed to unseal (t), as last reported',
+    ),
+    keysLoaded: gauge(
+      'vault_autounseal_keys_loaded',
+      'Distinct valid unseal shares loaded from the key files',
+    ),
+    keyFilesInvalid: gauge(
+      'vault_autounseal_key_files_invalid',
+      'Key files (or directories) that could not be used',
+    ),
+    keysInsufficient: gauge(
+      'vault_autounseal_keys_insufficient',
+      '1 while the server is sealed and fewer distinct shares are loaded than its threshold',
+    ),
+    paused: gauge('vault_autounseal_paused', '1 while unsealing is paused by the pod annotation'),
+    checks: new Counter({
+      name: 'vault_autounseal_checks_total',
+      help: 'Seal-status checks, by result (ok, error)',
+      labelNames: ['result'],
+      registers,
+    }),
+    keySubmissions: new Counter({
+      name: 'vault_autounseal_key_submissions_total',
+      help: 'Unseal shares sent to the server, by result (accepted, rejected, error)',
+      labelNames: ['result'],
+      registers,
+    }),
+    unseals: new Counter({
+      name: 'vault_autounseal_unseals_total',
+      help: 'Finished unseal rounds, by result (success, failure)',
+      labelNames: ['result'],
+      registers,
+    }),
+    unsealDuration: new Histogram({
+      name: 'vault_autounseal_unseal_duration_seconds',
+      help: 'Time from first seeing the server sealed to seeing it unsealed',
+      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300],
+      registers,
+    }),
+    lastUnsealTimestamp: gauge(
+      'vault_autounseal_last_unseal_timestamp_seconds',
+      'Unix time of the last successful unseal',
+    ),
+  };
+  // Export every labelled series from the start, so rate() and absent() work before the first event.
+  for (const result of ['ok', 'error']) metrics.checks.inc({ result }, 0);
+  for (const result of ['accepted', 'rejected', 'error']) metrics.keySubmissions.inc({ result }, 0);
+  for (const result of ['success', 'failure']) metrics.unseals.inc({ result }, 0);
+  return metrics;
+}

@@ -1,0 +1,170 @@
+// The sidecar's only door to the server: node-vault behind a small typed port. node-vault returns
+// `any`, rejects with errors whose axios `config.data` holds the request body (the share!), reads
+// VAULT_SKIP_VERIFY="false" as "skip", and picks up VAULT_TOKEN / VAULT_NAMESPACE from the
+// environment (a namespace header breaks unseal on OpenBao 2.3+). So: explicit options only, and
+// every failure is turned into a fresh, secret-free value here, before anything else can see it.
+import { Agent } from 'node:https';
+import nodeVault from 'node-vault';
+import type { SealStatus } from './seal-round.js';
+import { isKeySetRejection, type UnsealAnswer } from './seal-round.js';
+import { scrubSecrets } from './scrub.js';
+
+export type VaultErrorCode = 'unreachable' | 'timeout' | 'tls' | 'http' | 'bad-answer';
+
+/** A failure talking to the server, safe to log and to show in `/status`. */
+export interface VaultFailure {
+  readonly code: VaultErrorCode;
+  readonly message: string;
+  readonly httpStatus?: number;
+}
+
+export type StatusResult =
+  | { readonly ok: true; readonly status: SealStatus }
+  | { readonly ok: false; readonly failure: VaultFailure };
+
+export type SubmitResult = UnsealAnswer & { readonly failure?: VaultFailure };
+
+export interface VaultPort {
+  sealStatus(): Promise<StatusResult>;
+  /** Sends one share; `wasLastShare` tells how to read a timeout (see seal-round.ts). */
+  submitShare(shareHex: string, wasLastShare: boolean): Promise<SubmitResult>;
+  /** Clears a stuck round (`reset: true`). */
+  resetRound(): Promise<{ ok: boolean; failure?: VaultFailure }>;
+}
+
+export interface VaultClientOptions {
+  readonly address: string;
+  readonly ca: string | undefined;
+  readonly clientCert: string | undefined;
+  readonly clientKey: string | undefined;
+  readonly tlsServerName: string | undefined;
+  readonly skipVerify: boolean;
+  readonly requestTimeoutMs: number;
+}
+
+const TLS_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_SIGNATURE_FAILURE',
+  'EPROTO',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+]);
+
+/** Turns anything node-vault or axios threw into a secret-free failure. Never keeps the error object. */
+export function describeVaultError(error: unknown, address: string): VaultFailure {
+  const e = error as { code?: unknown; message?: unknown; response?: { statusCode?: unknown } };
+  const code = typeof e.code === 'string' ? e.code : '';
+  const statusCode = typeof e.response?.statusCode === 'number' ? e.response.statusCode : undefined;
+  const message = scrubSecrets(typeof e.message === 'string' ? e.message : 'unknown error');
+  if (statusCode !== undefined) {
+    return {
+      code: 'http',
+      httpStatus: statusCode,
+      message: `server answered ${statusCode}: ${message}`,
+    };
+  }
+  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT' || /timeout/i.test(message)) {
+    return { code: 'timeout', message: `no answer from ${address} in time` };
+  }
+  if (TLS_CODES.has(code) || /certificate|self.signed|tls|ssl/i.test(message)) {
+    return {
+      code: 'tls',
+      message: `TLS verification of ${address} failed: ${message} (check VAULT_CACERT and VAULT_TLS_SERVER_NAME)`,
+    };
+  }
+  return { code: 'unreachable', message: `cannot reach ${address}: ${code || message}` };
+}
+
+function toSealStatus(body: unknown): SealStatus | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const b = body as Record<string, unknown>;
+  if (typeof b.sealed !== 'boolean') return undefined;
+  const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+  const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+  return {
+    // An unseal answer carries no `initialized`; it is only ever given by an initialised server.
+    initialized: typeof b.initialized === 'boolean' ? b.initialized : true,
+    sealed: b.sealed,
+    threshold: num(b.t),
+    shares: num(b.n),
+    progress: num(b.progress),
+    nonce: str(b.nonce),
+    recoverySeal: b.recovery_seal === true,
+    type: str(b.type),
+    version: str(b.version),
+  };
+}
+
+export function createVaultClient(options: VaultClientOptions): VaultPort {
+  const httpsAgent = new Agent({
+    keepAlive: false,
+    rejectUnauthorized: !options.skipVerify,
+    ...(options.ca !== undefined ? { ca: options.ca } : {}),
+    ...(options.clientCert !== undefined ? { cert: options.clientCert } : {}),
+    ...(options.clientKey !== undefined ? { key: options.clientKey } : {}),
+    ...(options.tlsServerName !== undefined ? { servername: options.tlsServerName } : {}),
+  });
+  const client = nodeVault({
+    endpoint: options.address,
+    // node-vault's `debug` would print request bodies (shares) when DEBUG=node-vault is set.
+    debug: () => undefined,
+    rpDefaults: { strictSSL: !options.skipVerify },
+    requestOptions: { timeout: options.requestTimeoutMs, httpsAgent },
+  } as nodeVault.VaultOptions);
+  // Neither a token nor a namespace is needed for seal-status and unseal, and a namespace header
+  // makes OpenBao 2.3+ refuse unseal: drop whatever node-vault picked up from the environment.
+  Object.assign(client, { token: undefined, namespace: undefined });
+
+  const asStatus = (body: unknown): StatusResult => {
+    const status = toSealStatus(body);
+    return status
+      ? { ok: true, status }
+      : {
+          ok: false,
+          failure: { code: 'bad-answer', message: 'the server answered without a seal status' },
+        };
+  };
+
+  return {
+    async sealStatus() {
+      try {
+        return asStatus(await client.status());
+      } catch (error) {
+        return { ok: false, failure: describeVaultError(error, options.address) };
+      }
+    },
+    async submitShare(shareHex, wasLastShare) {
+      try {
+        const status = toSealStatus(await client.unseal({ key: shareHex }));
+        if (status) return { kind: 'status', status };
+        return {
+          kind: 'error',
+          wasLastShare,
+          failure: { code: 'bad-answer', message: 'unseal answered without a seal status' },
+        };
+      } catch (error) {
+        const failure = describeVaultError(error, options.address);
+        if (
+          failure.httpStatus !== undefined &&
+          isKeySetRejection(failure.httpStatus, failure.message)
+        ) {
+          return { kind: 'rejected', failure };
+        }
+        return { kind: 'error', wasLastShare, failure };
+      }
+    },
+    async resetRound() {
+      try {
+        await client.unseal({ reset: true });
+        return { ok: true };
+      } catch (error) {
+        return { ok: false, failure: describeVaultError(error, options.address) };
+      }
+    },
+  };
+}
