@@ -77,14 +77,16 @@ if ! node scripts/prepare.mjs images; then
 fi
 
 # ---- 3. base images --------------------------------------------------------------------------------
-# shellcheck source=scripts/images/base-images.sh
-source "$ROOT/scripts/images/base-images.sh"
-if ! (set -e; build_runtime_standin); then
-  fail "stand-in base image $RUNTIME_BASE"
+# Each in its own shell with errexit: inside `if !` this shell would ignore a failing step.
+standin() {
+  CACHE="$CACHE" bash -euo pipefail -c 'source "$1" && "$2"' _ "$ROOT/scripts/images/base-images.sh" "$1"
+}
+if ! standin build_runtime_standin; then
+  fail "stand-in base image gcr.io/distroless/nodejs24-debian12:nonroot"
   finish
 fi
-if ! (set -e; build_build_standin); then
-  fail "stand-in base image $BUILD_BASE"
+if ! standin build_build_standin; then
+  fail "stand-in base image node:24-bookworm-slim"
   finish
 fi
 

