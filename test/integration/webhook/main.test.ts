@@ -164,7 +164,7 @@ describe('dist/webhook/main.js', () => {
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l) as Json);
-    expect(lines.map((l) => l['msg'])).toEqual(
+    expect(lines.map((l): unknown => l['msg'])).toEqual(
       expect.arrayContaining(['webhook listening', 'shutting down', 'stopped']),
     );
   });
