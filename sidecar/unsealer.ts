@@ -342,6 +342,9 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       metrics.checks.inc({ result: 'error' });
       metrics.vaultUp.set(0);
       reachable = false;
+      // The server went away (a restart, a crash): whatever round it had is gone with its memory,
+      // and a node we were waiting on to finish joining will come back sealed, not joining.
+      round = FRESH_ROUND;
       setState('unreachable');
       recordError(result.failure, 'seal-status');
       return undefined;

@@ -52,18 +52,26 @@ export async function sidecarFor(
 }
 
 /** Requirement k: nothing the sidecar printed or served contains a share or the root token. */
-export async function expectNoLeaks(sidecar: SidecarProcess, ...inits: readonly InitResult[]): Promise<void> {
+export async function expectNoLeaks(
+  sidecar: SidecarProcess,
+  ...inits: readonly InitResult[]
+): Promise<void> {
   const printed = await everythingPrinted(sidecar);
   expect(printed.length).toBeGreaterThan(0);
   expect(leakedSecrets(printed, secretForms(...inits))).toEqual([]);
 }
 
 /** Counts of `vault_autounseal_key_submissions_total` by result, from a real scrape. */
-export function submissions(metricsText: string): { accepted: number; rejected: number; error: number } {
+export function submissions(metricsText: string): {
+  accepted: number;
+  rejected: number;
+  error: number;
+} {
   const value = (result: string): number => {
-    const match = new RegExp(`^vault_autounseal_key_submissions_total\\{result="${result}"\\} (\\S+)$`, 'm').exec(
-      metricsText,
-    );
+    const match = new RegExp(
+      `^vault_autounseal_key_submissions_total\\{result="${result}"\\} (\\S+)$`,
+      'm',
+    ).exec(metricsText);
     return match ? Number(match[1]) : Number.NaN;
   };
   return { accepted: value('accepted'), rejected: value('rejected'), error: value('error') };

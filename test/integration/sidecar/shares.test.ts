@@ -12,9 +12,15 @@ describe('a wrong share set (shares of another server)', () => {
     const other = track(await startOpenBao({ storage: 'persistent' }));
     const wrong = await other.init(5, 3);
     const keysDir = tempDir('keys');
-    writeSecretVolume(keysDir, Object.fromEntries(wrong.keysHex.slice(0, 3).map((k, i) => [`key-${i}`, k])));
+    writeSecretVolume(
+      keysDir,
+      Object.fromEntries(wrong.keysHex.slice(0, 3).map((k, i) => [`key-${i}`, k])),
+    );
 
-    const sidecar = await sidecarFor(server.addr, keysDir, { UNSEAL_RETRY_INTERVAL: '200ms', UNSEAL_MAX_BACKOFF: '60s' });
+    const sidecar = await sidecarFor(server.addr, keysDir, {
+      UNSEAL_RETRY_INTERVAL: '200ms',
+      UNSEAL_MAX_BACKOFF: '60s',
+    });
     const watchMs = 20_000;
     await sleep(watchMs);
 
@@ -38,7 +44,10 @@ describe('a wrong share set (shares of another server)', () => {
     expect((await server.sealStatus()).sealed).toBe(true);
 
     // The fix arrives the way Kubernetes delivers it: a `..data` swap. No restart.
-    writeSecretVolume(keysDir, Object.fromEntries(init.keysHex.slice(2, 5).map((k, i) => [`key-${i}`, k])));
+    writeSecretVolume(
+      keysDir,
+      Object.fromEntries(init.keysHex.slice(2, 5).map((k, i) => [`key-${i}`, k])),
+    );
     await server.waitUntil('unsealed with the right shares', (s) => s.sealed === false, 30_000);
     expect(sidecar.child.exitCode).toBeNull();
     await expectNoLeaks(sidecar, init, wrong);
@@ -57,7 +66,9 @@ describe('fewer distinct shares than the threshold', () => {
     });
     const sidecar = await sidecarFor(server.addr, keysDir);
     await waitFor('several checks', async () =>
-      metricValue(await sidecar.metrics(), 'vault_autounseal_checks_total{result="ok"}') >= 5 ? true : undefined,
+      metricValue(await sidecar.metrics(), 'vault_autounseal_checks_total{result="ok"}') >= 5
+        ? true
+        : undefined,
     );
     const status = await sidecar.status();
     expect(status.state).toBe('insufficient-keys');
@@ -69,7 +80,9 @@ describe('fewer distinct shares than the threshold', () => {
     const seal = await server.sealStatus();
     expect(seal.progress).toBe(0);
     expect(seal.sealed).toBe(true);
-    const lines = sidecar.logs().filter((l) => /insufficient keys/.test(String(l.msg)) && l.level === 'error');
+    const lines = sidecar
+      .logs()
+      .filter((l) => /insufficient keys/.test(String(l.msg)) && l.level === 'error');
     expect(lines).toHaveLength(1);
     await expectNoLeaks(sidecar, init);
   });
@@ -97,14 +110,19 @@ describe('a partial round left by someone else', () => {
     expect(answer.body.progress).toBe(1);
 
     const keysDir = tempDir('keys');
-    writeSecretVolume(keysDir, Object.fromEntries(init.keysHex.slice(0, 3).map((k, i) => [`key-${i}`, k])));
+    writeSecretVolume(
+      keysDir,
+      Object.fromEntries(init.keysHex.slice(0, 3).map((k, i) => [`key-${i}`, k])),
+    );
     const sidecar = await sidecarFor(server.addr, keysDir);
     await server.waitUntil('unsealed', (s) => s.sealed === false, 30_000);
     const metrics = await sidecar.metrics();
     expect(metricValue(metrics, 'vault_autounseal_unseals_total{result="success"}')).toBe(1);
     if (kind === 'wrong') {
       expect(metricValue(metrics, 'vault_autounseal_unseals_total{result="failure"}')).toBe(1);
-      expect(sidecar.logs().some((l) => /left by someone else failed/.test(String(l.msg)))).toBe(true);
+      expect(sidecar.logs().some((l) => /left by someone else failed/.test(String(l.msg)))).toBe(
+        true,
+      );
       // Not our key set's fault: no back-off, no "key set rejected" alarm.
       expect(sidecar.logs().some((l) => /key set rejected/.test(String(l.msg)))).toBe(false);
     } else {

@@ -29,12 +29,20 @@ describe('a freshly initialised 5/3 server', () => {
       const s = await sidecar.status();
       return s.state === 'unsealed' ? s : undefined;
     });
-    expect(status.vault).toMatchObject({ reachable: true, initialized: true, sealed: false, threshold: 3, shares: 5 });
+    expect(status.vault).toMatchObject({
+      reachable: true,
+      initialized: true,
+      sealed: false,
+      threshold: 3,
+      shares: 5,
+    });
     expect(status.keys.loaded).toBe(3);
     expect(status.keys.sources.map((s: { path: string }) => s.path).sort()).toEqual(
       ['unseal-key-0', 'unseal-key-1', 'unseal-key-2'].map((n) => join(keysDir, n)),
     );
-    expect(status.keys.invalidFiles).toEqual([{ path: join(keysDir, 'README.txt'), reason: 'not a hex or base64 share' }]);
+    expect(status.keys.invalidFiles).toEqual([
+      { path: join(keysDir, 'README.txt'), reason: 'not a hex or base64 share' },
+    ]);
     expect(status.lastUnseal.durationSeconds).toBeGreaterThanOrEqual(0);
 
     const metrics = await sidecar.metrics();
@@ -46,7 +54,9 @@ describe('a freshly initialised 5/3 server', () => {
     expect(metricValue(metrics, 'vault_autounseal_key_files_invalid')).toBe(1);
     expect(metricValue(metrics, 'vault_autounseal_unseals_total{result="success"}')).toBe(1);
     expect(metricValue(metrics, 'vault_autounseal_unseal_duration_seconds_count')).toBe(1);
-    expect(metricValue(metrics, 'vault_autounseal_last_unseal_timestamp_seconds')).toBeGreaterThan(1e9);
+    expect(metricValue(metrics, 'vault_autounseal_last_unseal_timestamp_seconds')).toBeGreaterThan(
+      1e9,
+    );
     expect(submissions(metrics)).toEqual({ accepted: 3, rejected: 0, error: 0 });
     expect(metrics).toContain('process_cpu_seconds_total');
     await expectNoLeaks(sidecar, init);
@@ -92,11 +102,17 @@ describe('an unsealed server that goes down or is sealed', () => {
     expect(sidecar.child.exitCode).toBeNull();
     const metrics = await waitFor('three successful unseals', async () => {
       const text = await sidecar.metrics();
-      return metricValue(text, 'vault_autounseal_unseals_total{result="success"}') === 3 ? text : undefined;
+      return metricValue(text, 'vault_autounseal_unseals_total{result="success"}') === 3
+        ? text
+        : undefined;
     });
-    expect(metricValue(metrics, 'vault_autounseal_checks_total{result="ok"}')).toBeGreaterThanOrEqual(3);
+    expect(
+      metricValue(metrics, 'vault_autounseal_checks_total{result="ok"}'),
+    ).toBeGreaterThanOrEqual(3);
     const logs = sidecar.logs();
-    expect(logs.filter((l) => l.msg === 'server is unsealed' && typeof l.durationSeconds === 'number')).toHaveLength(3);
+    expect(
+      logs.filter((l) => l.msg === 'server is unsealed' && typeof l.durationSeconds === 'number'),
+    ).toHaveLength(3);
     await expectNoLeaks(sidecar, init);
   });
 });
@@ -112,7 +128,9 @@ describe('an uninitialised server', () => {
 
     const sidecar = await sidecarFor(server.addr, keysDir);
     await waitFor('five checks', async () =>
-      metricValue(await sidecar.metrics(), 'vault_autounseal_checks_total{result="ok"}') >= 5 ? true : undefined,
+      metricValue(await sidecar.metrics(), 'vault_autounseal_checks_total{result="ok"}') >= 5
+        ? true
+        : undefined,
     );
     const status = await sidecar.status();
     expect(status.state).toBe('not-initialized');
