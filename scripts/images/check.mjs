@@ -464,6 +464,7 @@ async function checkSidecar(image) {
     const { writeSecretVolume, writeAnnotationsVolume } = await import(join(harness, 'key-volume.js'));
     server = await startOpenBao({ storage: 'persistent' });
     const init = await server.init(5, 3);
+    if ((await server.sealStatus()).sealed !== true) throw new Error('OpenBao is not sealed after init');
     const keysDir = volumeDir('vau-image-keys-');
     const podinfoDir = volumeDir('vau-image-podinfo-');
     dirs.push(keysDir, podinfoDir);
