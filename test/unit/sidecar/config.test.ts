@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { parseSidecarConfig } from '../../../sidecar/config.js';
+
+describe('parseSidecarConfig', () => {
+  it('has the contract defaults', () => {
+    const parsed = parseSidecarConfig({}, []);
+    expect(parsed).toEqual({
+      ok: true,
+      value: {
+        vaultAddr: 'https://127.0.0.1:8200',
+        caCertFile: undefined,
+        clientCertFile: undefined,
+        clientKeyFile: undefined,
+        tlsServerName: undefined,
+        skipVerify: false,
+        keysDirs: ['/vault/unseal-keys'],
+        intervalMs: 5_000,
+        retryIntervalMs: 500,
+        maxBackoffMs: 60_000,
+        requestTimeoutMs: 5_000,
+        httpHost: '0.0.0.0',
+        httpPort: 8210,
+        podinfoDir: '/etc/vault-autounseal/podinfo',
+        logLevel: 'info',
+      },
+    });
+    expect(Object.isFrozen(parsed.ok && parsed.value)).toBe(true);
+  });
+
+  it.each([
+    // `false`, `0` and empty mean verify; node-vault alone would read "false" as skip.
+    ['false', false],
+    ['0', false],
+    ['', false],
+    ['true', true],
+    ['1', true],
+  ])('VAULT_SKIP_VERIFY=%j means skip=%s', (text, expected) => {
+    const parsed = parseSidecarConfig({ VAULT_SKIP_VERIFY: text }, []);
+    expect(parsed.ok && parsed.value.skipVerify).toBe(expected);
+  });
+
+  it('lets BAO_* win over VAULT_*, and flags win over both', () => {
+    const env = {
+      VAULT_ADDR: 'http://a:8200',
+      BAO_ADDR: 'http://b:8200',
+      VAULT_CACERT: '/a.pem',
+      BAO_CACERT: '/b.pem',
+    };
+    const fromEnv = parseSidecarConfig(env, []);
+    expect(fromEnv.ok && [fromEnv.value.vaultAddr, fromEnv.value.caCertFile]).toEqual([
+      'http://b:8200',
+      '/b.pem',
+    ]);
+    const fromFlag = parseSidecarConfig(env, [
+      '--vault-addr',
+      'http://c:8200',
+      '--unseal-interval=2m',
+    ]);
+    expect(fromFlag.ok && [fromFlag.value.vaultAddr, fromFlag.value.intervalMs]).toEqual([
+      'http://c:8200',
+      120_000,
+    ]);
+  });
+
+  it('splits and de-duplicates several key directories (split custody)', () => {
+    const parsed = parseSidecarConfig({ UNSEAL_KEYS_DIR: '/keys/a, /keys/b,,/keys/a' }, []);
+    expect(parsed.ok && parsed.value.keysDirs).toEqual(['/keys/a', '/keys/b']);
+  });
+
+  it('lists every problem at once, naming each setting and what it accepts', () => {
+    const parsed = parseSidecarConfig(
+      {
+        VAULT_ADDR: 'vault:8200',
+        UNSEAL_INTERVAL: '10',
+        UNSEAL_MAX_BACKOFF: '100ms',
+        UNSEAL_RETRY_INTERVAL: '1s',
+        UNSEAL_REQUEST_TIMEOUT: '0s',
+        UNSEAL_HTTP_ADDR: ':::',
+        LOG_LEVEL: 'verbose',
+        VAULT_SKIP_VERIFY: 'nope',
+        VAULT_CLIENT_KEY: '/key.pem',
+        UNSEAL_KEYS_DIR: ' , ',
+      },
+      ['--bogus=1', 'stray'],
+    );
+    expect(parsed.ok).toBe(false);
+    const problems = parsed.ok ? [] : parsed.problems;
+    expect(problems.map((p) => p.setting).sort()).toEqual(
+      [
+        '--bogus',
+        'LOG_LEVEL',
+        'UNSEAL_HTTP_ADDR',
+        'UNSEAL_INTERVAL',
+        'UNSEAL_KEYS_DIR',
+        'UNSEAL_MAX_BACKOFF',
+        'UNSEAL_REQUEST_TIMEOUT',
+        'VAULT_ADDR',
+        'VAULT_CLIENT_CERT/VAULT_CLIENT_KEY',
+        'VAULT_SKIP_VERIFY',
+        'stray',
+      ].sort(),
+    );
+    expect(problems.find((p) => p.setting === 'UNSEAL_INTERVAL')?.message).toContain(
+      '500ms, 5s or 2m',
+    );
+    expect(problems.find((p) => p.setting === 'LOG_LEVEL')?.message).toContain(
+      'fatal, error, warn, info, debug, trace, silent',
+    );
+  });
+});

@@ -1,0 +1,142 @@
+// The check loop over a scripted server: a unit test of the loop's bookkeeping and of one
+// invariant that must hold whatever happens: no log line, /status or metric ever contains a share.
+// The real proof against OpenBao is in test/integration/sidecar.
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../../common/logger.js';
+import { createRegistry } from '../../../common/metrics-registry.js';
+import type { KeySnapshot } from '../../../sidecar/key-files.js';
+import { createSidecarMetrics } from '../../../sidecar/metrics.js';
+import type { SealStatus } from '../../../sidecar/seal-round.js';
+import { createUnsealer } from '../../../sidecar/unsealer.js';
+import type { StatusResult, SubmitResult, VaultPort } from '../../../sidecar/vault-client.js';
+
+const sealed = (progress = 0): SealStatus => ({
+  initialized: true,
+  sealed: true,
+  threshold: 3,
+  shares: 5,
+  progress,
+  nonce: progress > 0 ? 'n' : '',
+  recoverySeal: false,
+  type: 'shamir',
+  version: 'test',
+});
+
+type Behaviour = 'honest' | 'wrong' | 'flaky';
+
+/** A server that follows the unseal protocol for the shares it was given. */
+function scriptedServer(good: ReadonlySet<string>, behaviour: Behaviour): VaultPort {
+  let status = sealed();
+  let round: string[] = [];
+  let calls = 0;
+  return {
+    async sealStatus(): Promise<StatusResult> {
+      calls += 1;
+      if (behaviour === 'flaky' && calls % 3 === 0) {
+        return {
+          ok: false,
+          failure: {
+            code: 'unreachable',
+            message: 'cannot reach http://127.0.0.1:1: ECONNREFUSED',
+          },
+        };
+      }
+      return { ok: true, status };
+    },
+    async submitShare(hex): Promise<SubmitResult> {
+      if (!round.includes(hex)) round.push(hex);
+      if (round.length < status.threshold) {
+        status = sealed(round.length);
+        return { kind: 'status', status };
+      }
+      const ok = behaviour !== 'wrong' && round.every((h) => good.has(h));
+      round = [];
+      status = ok ? { ...sealed(), sealed: false } : sealed();
+      return ok
+        ? { kind: 'status', status }
+        : { kind: 'rejected', failure: { code: 'http', httpStatus: 400, message: 'invalid key' } };
+    },
+    async resetRound() {
+      round = [];
+      status = sealed();
+      return { ok: true };
+    },
+  };
+}
+
+function sink(): { stream: Writable; text: () => string } {
+  let text = '';
+  return {
+    stream: new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        text += chunk.toString('utf8');
+        done();
+      },
+    }),
+    text: () => text,
+  };
+}
+
+async function runTicks(behaviour: Behaviour, shareCount: number, ticks: number) {
+  const shares = Array.from({ length: shareCount }, () => randomBytes(33).toString('hex'));
+  const keys: KeySnapshot = {
+    shares: shares.map((hex) => ({ hex })),
+    sources: shares.map((_, i) => ({ path: `/keys/key-${i}`, shares: 1 })),
+    invalid: [],
+    fingerprint: shares.join(','),
+  };
+  const out = sink();
+  const logger = createLogger({ name: 'test', level: 'trace', destination: out.stream });
+  const registry = createRegistry({ defaultMetrics: false });
+  let now = 1_000_000;
+  const unsealer = createUnsealer({
+    vault: scriptedServer(new Set(shares), behaviour),
+    readKeys: async () => keys,
+    readPause: async () => ({ paused: false, unrecognisedValue: undefined }),
+    logger,
+    metrics: createSidecarMetrics(registry),
+    clock: { now: () => now },
+    timing: { intervalMs: 5_000, retryIntervalMs: 1, maxBackoffMs: 10, requestTimeoutMs: 5_000 },
+  });
+  unsealer.start();
+  for (let i = 0; i < ticks; i++) {
+    now += 20;
+    await new Promise((resolve) => setTimeout(resolve, 3));
+    unsealer.wake();
+  }
+  await unsealer.stop();
+  const everything = [out.text(), JSON.stringify(unsealer.view()), await registry.metrics()].join(
+    '\n',
+  );
+  return { shares, everything, view: unsealer.view(), metrics: await registry.metrics() };
+}
+
+describe('the check loop', () => {
+  it('unseals an honest server and reports it', async () => {
+    const { view, metrics } = await runTicks('honest', 3, 5);
+    expect(view.state).toBe('unsealed');
+    expect(view.lastUnseal).not.toBeNull();
+    expect(metrics).toContain('vault_autounseal_unseals_total{result="success"} 1');
+    expect(metrics).toContain('vault_autounseal_key_submissions_total{result="accepted"} 3');
+  });
+
+  it('never prints, serves or exports a share, whatever the server does', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom<Behaviour>('honest', 'wrong', 'flaky'),
+        fc.integer({ min: 0, max: 5 }),
+        async (behaviour, count) => {
+          const { shares, everything } = await runTicks(behaviour, count, 8);
+          for (const hex of shares) {
+            expect(everything).not.toContain(hex);
+            expect(everything).not.toContain(Buffer.from(hex, 'hex').toString('base64'));
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+});

@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { describeVaultError } from '../../../sidecar/vault-client.js';
+import { scrubSecrets } from '../../../sidecar/scrub.js';
+
+const SHARE = randomBytes(33).toString('hex');
+
+describe('describeVaultError', () => {
+  it('keeps nothing of an axios error but its code: the request body (the share) stays behind', () => {
+    const axiosLike = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8200'), {
+      code: 'ECONNREFUSED',
+      config: { data: JSON.stringify({ key: SHARE }), url: 'http://127.0.0.1:8200/v1/sys/unseal' },
+      request: { _header: `PUT /v1/sys/unseal\r\n\r\n{"key":"${SHARE}"}` },
+    });
+    const failure = describeVaultError(axiosLike, 'http://127.0.0.1:8200');
+    expect(failure).toEqual({
+      code: 'unreachable',
+      message: 'cannot reach http://127.0.0.1:8200: ECONNREFUSED',
+    });
+    expect(JSON.stringify(failure)).not.toContain(SHARE);
+  });
+
+  it('scrubs a server message that echoes a share', () => {
+    const apiError = Object.assign(new Error(`invalid key ${SHARE}`), {
+      response: { statusCode: 400, body: {} },
+    });
+    const failure = describeVaultError(apiError, 'http://x');
+    expect(failure.code).toBe('http');
+    expect(failure.httpStatus).toBe(400);
+    expect(failure.message).not.toContain(SHARE);
+    expect(failure.message).toContain('invalid key');
+  });
+
+  it.each([
+    [{ code: 'ECONNABORTED', message: 'timeout of 5000ms exceeded' }, 'timeout'],
+    [
+      {
+        code: 'SELF_SIGNED_CERT_IN_CHAIN',
+        message: 'self-signed certificate in certificate chain',
+      },
+      'tls',
+    ],
+    [
+      {
+        code: 'ERR_TLS_CERT_ALTNAME_INVALID',
+        message: "Hostname/IP does not match certificate's altnames",
+      },
+      'tls',
+    ],
+    [{ code: 'ECONNRESET', message: 'socket hang up' }, 'unreachable'],
+  ])('classifies %j as %s', (error, code) => {
+    expect(describeVaultError(error, 'https://127.0.0.1:8200').code).toBe(code);
+  });
+});
+
+describe('scrubSecrets', () => {
+  it('replaces hex and base64 shares and tokens', () => {
+    const b64 = Buffer.from(SHARE, 'hex').toString('base64');
+    const text = scrubSecrets(`a ${SHARE} b ${b64} c hvs.CAESIJxxxxxxxxxxxxxxxxxxxxxxxx d`);
+    expect(text).toBe('a [redacted] b [redacted] c [redacted] d');
+  });
+});
