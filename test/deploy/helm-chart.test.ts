@@ -353,6 +353,11 @@ describe('helm chart', () => {
     it.each([
       // the apiserver waits this long on every matching pod (vault-helm#366)
       [['--set', 'webhook.timeoutSeconds=10'], 'timeoutSeconds must be at most 5'],
+      // the annotation entry matches every pod of unlabelled namespaces
+      [
+        ['--set', 'webhook.annotationOptIn.timeoutSeconds=6'],
+        'annotationOptIn.timeoutSeconds must be at most 5',
+      ],
       [['--set', 'tls.mode=selfsigned'], 'tls.mode must be cert-manager, generate or secret'],
       [['--set', 'tls.mode=secret', '--set', 'tls.secret.name=x'], 'tls.secret.caBundle'],
       [['--set', 'webhook.failurePolicy=Retry'], 'failurePolicy must be Fail or Ignore'],

@@ -90,7 +90,7 @@ function admit(entries: readonly Entry[], c: Case): { outcome: Outcome; via: Ent
   return { outcome, via };
 }
 
-// [case, outcome by the contract's precedence, outcome with webhook.annotationOptIn=true]
+// [case, outcome with the default values, outcome with webhook.annotationOptIn.enabled=false]
 const CASES: [string, Case, Outcome, Outcome][] = [
   // rule 1: protected namespaces, whatever they say
   [
@@ -149,12 +149,18 @@ const CASES: [string, Case, Outcome, Outcome][] = [
     'injected',
     'injected',
   ],
-  // selectors see labels only: the annotation alone needs webhook.annotationOptIn
+  // selectors see labels only: the annotation alone works through entry 4 (annotationOptIn)
   [
     'pod annotated true only, namespace unlabelled',
     { namespace: 'vault', podAnnotation: 'true' },
-    'not injected',
     'injected',
+    'not injected',
+  ],
+  [
+    'pod annotated "yes" only, namespace unlabelled',
+    { namespace: 'vault', podAnnotation: 'yes' },
+    'denied',
+    'not injected',
   ],
   // rule 4: the namespace opts in
   [
@@ -184,11 +190,12 @@ const CASES: [string, Case, Outcome, Outcome][] = [
     'denied',
     'denied',
   ],
+  // ADR 0002: a pod with its own label follows it, whatever typo the namespace label has
   [
     'namespace labelled "enable", pod labelled true',
     { namespace: 'vault', namespaceLabel: 'enable', podLabel: 'true' },
-    'denied',
-    'denied',
+    'injected',
+    'injected',
   ],
   [
     'namespace labelled "enable", pod labelled false',
@@ -208,7 +215,11 @@ function optedIn(c: Case): boolean {
 
 describe.each([
   ['default values', [] as string[], 2] as const,
-  ['webhook.annotationOptIn=true', ['--set', 'webhook.annotationOptIn=true'], 3] as const,
+  [
+    'webhook.annotationOptIn.enabled=false',
+    ['--set', 'webhook.annotationOptIn.enabled=false'],
+    3,
+  ] as const,
 ])('MutatingWebhookConfiguration with %s', (_name, args, column) => {
   let entries: Entry[];
   const load = async (): Promise<Entry[]> => {

@@ -70,6 +70,9 @@ app.kubernetes.io/part-of: vault-autounseal
 {{- if gt (int .Values.webhook.timeoutSeconds) 5 -}}
 {{- fail "webhook.timeoutSeconds must be at most 5: a slow webhook blocks every pod it matches" -}}
 {{- end -}}
+{{- if gt (int .Values.webhook.annotationOptIn.timeoutSeconds) 5 -}}
+{{- fail "webhook.annotationOptIn.timeoutSeconds must be at most 5: this entry matches every pod of unlabelled namespaces" -}}
+{{- end -}}
 {{- if not (has .Values.webhook.failurePolicy (list "Fail" "Ignore")) -}}
 {{- fail "webhook.failurePolicy must be Fail or Ignore" -}}
 {{- end -}}
