@@ -6,9 +6,10 @@
 // each warning ≤ 120 characters. Only pods on CREATE are mutated. `dryRun` gets the very same
 // answer: nothing here has side effects.
 import { buildPatch } from './patch.js';
-import { podDisplayName, readPod, isObject, type JsonObject } from './pod.js';
+import { INJECT_KEY, NAMESPACE_INJECTION_LABEL } from './keys.js';
+import { podDisplayName, readPod, isObject, type JsonObject, type PodView } from './pod.js';
 import { buildSidecarSpec, type SidecarDefaults } from './sidecar-spec.js';
-import { shouldInject, type NamespaceInjection } from './should-inject.js';
+import { shouldInject, type NamespaceInjection, type SkipReason } from './should-inject.js';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 
@@ -115,6 +116,32 @@ function denyBody(uid: string, code: number, message: string): AdmissionResponse
   };
 }
 
+/**
+ * A skip the pod's owner would not expect gets a warning saying why (kubectl prints it): the pod
+ * asked for the sidecar but sits in a namespace that never gets one, e.g. the webhook's own.
+ * Pods that never asked get none: behind the catch-all entry that would be every pod.
+ */
+function skipWarning(
+  pod: PodView,
+  reason: SkipReason,
+  context: AdmissionContext,
+): string | undefined {
+  const asked = pod.labels[INJECT_KEY] === 'true' || pod.annotations[INJECT_KEY] === 'true';
+  if (!asked || reason === 'already-injected') return undefined;
+  const why: Partial<Record<SkipReason, string>> = {
+    'protected-namespace':
+      pod.namespace === context.ownNamespace
+        ? "it is the webhook's own namespace"
+        : `namespace ${pod.namespace} is never injected`,
+    'namespace-disabled': `its namespace has ${NAMESPACE_INJECTION_LABEL}=disabled`,
+    'pod-opt-out': `${INJECT_KEY} is "false" on the pod`,
+  };
+  const text = why[reason];
+  return text === undefined
+    ? undefined
+    : `vault-autounseal: sidecar not injected: ${text}`.slice(0, 120);
+}
+
 type Decided = Omit<Extract<AdmissionResult, { kind: 'answer' }>, 'kind' | 'log'>;
 
 function decidePod(uid: string, request: JsonObject, context: AdmissionContext): Decided | string {
@@ -125,10 +152,11 @@ function decidePod(uid: string, request: JsonObject, context: AdmissionContext):
     namespaceInjection: context.namespaceInjection,
   });
   if (decision.kind === 'skip') {
+    const warning = skipWarning(pod, decision.reason, context);
     return {
-      body: allow(uid),
+      body: allow(uid, warning === undefined ? {} : { warnings: [warning] }),
       outcome: { result: 'skipped', reason: decision.reason },
-      detail: undefined,
+      detail: warning,
     };
   }
   if (decision.kind === 'deny') {

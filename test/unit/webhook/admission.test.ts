@@ -313,3 +313,34 @@ describe('reviewAdmission', () => {
     for (const warning of answer['warnings']) expect(warning.length).toBeLessThanOrEqual(120);
   });
 });
+
+describe('a skipped pod that asked for the sidecar', () => {
+  it.each([
+    // Each row: where the pod is, what it says, and the warning it gets.
+    [
+      'kube-system',
+      { 'vault-autounseal.io/inject': 'true' },
+      'absent',
+      'namespace kube-system is never injected',
+    ],
+    [
+      'vault',
+      { 'vault-autounseal.io/inject': 'true' },
+      'disabled',
+      'vault-autounseal.io/injection=disabled',
+    ],
+  ] as const)('in %s with %j is told why (namespace label %s)', (namespace, labels, ns, words) => {
+    const pod = loadPod('bare');
+    pod['metadata']['labels'] = { ...labels };
+    const answer = response(reviewFor(pod, { namespace }), ctx(ns));
+    expect(answer['allowed']).toBe(true);
+    expect(answer).not.toHaveProperty('patch');
+    expect(answer['warnings']).toEqual([expect.stringContaining(words)]);
+  });
+
+  it('gets no warning when it never asked', () => {
+    expect(response(reviewFor(loadPod('bare'), { namespace: 'kube-system' }))).not.toHaveProperty(
+      'warnings',
+    );
+  });
+});

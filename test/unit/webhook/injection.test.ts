@@ -270,7 +270,12 @@ describe('the generateName pod', () => {
       reviewFor(pod, { namespace: 'vault-autounseal-system' }),
       context('/mutate'),
     );
-    // The webhook's own namespace, known only from the request: never injected.
-    expect(response).toEqual({ uid: expect.any(String), allowed: true });
+    // The webhook's own namespace, known only from the request: never injected, and the pod,
+    // which asked for the sidecar, is told why.
+    expect(response).toEqual({
+      uid: expect.any(String),
+      allowed: true,
+      warnings: ["vault-autounseal: sidecar not injected: it is the webhook's own namespace"],
+    });
   });
 });
