@@ -12,6 +12,10 @@ const PURE_FILES = [
   'webhook/should-inject.ts',
   'webhook/sidecar-spec.ts',
   'webhook/patch.ts',
+  'webhook/admission.ts',
+  'webhook/config.ts',
+  'webhook/pod.ts',
+  'webhook/keys.ts',
 ];
 const IO_MODULES = ['node:fs', 'node:fs/promises', 'node:http', 'node:https', 'node:net', 'node:child_process', 'fs', 'http', 'https', 'chokidar', 'node-vault', 'fastify', 'pino'];
 
