@@ -16,7 +16,7 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit 1
 CACHE="$ROOT/.cache/images"
 mkdir -p "$CACHE"
 LOG="$CACHE/last-run.log"

@@ -40,10 +40,10 @@ fresh_container() {
 # Fetches (once) the npm package tarballs into $CACHE and prints the path of the one asked for.
 cached_pack() {
   local spec=$1 name=${1%@*} major=${1##*@} tgz
-  tgz=$(ls -1 "$CACHE/$name-$major".*.tgz 2>/dev/null | sort -V | tail -n 1 || true)
+  tgz=$(find "$CACHE" -maxdepth 1 -name "$name-$major.*.tgz" | sort -V | tail -n 1)
   if [[ -z "$tgz" ]]; then
     (cd "$CACHE" && npm pack --silent "$spec" >/dev/null)
-    tgz=$(ls -1 "$CACHE/$name-$major".*.tgz | sort -V | tail -n 1)
+    tgz=$(find "$CACHE" -maxdepth 1 -name "$name-$major.*.tgz" | sort -V | tail -n 1)
   fi
   echo "$tgz"
 }

@@ -104,7 +104,8 @@ async function podman(...args) {
 async function startContainer(image, { name, network, env, volumes }) {
   const args = ['run', '--detach', '--name', name, '--network', network, ...RUN_FLAGS];
   for (const [key, value] of Object.entries(env)) args.push('--env', `${key}=${value}`);
-  for (const [host, target] of Object.entries(volumes)) args.push('--volume', `${host}:${target}:ro`);
+  for (const [host, target] of Object.entries(volumes))
+    args.push('--volume', `${host}:${target}:ro`);
   return podman(...args, image);
 }
 
@@ -132,7 +133,8 @@ async function processFacts(id) {
   const pid = Number(await podman('inspect', '--format', '{{.State.Pid}}', id));
   if (!(pid > 0)) throw new Error(`container ${id} has no running process`);
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const field = (key) => (status.match(new RegExp(`^${key}:\\s+(.*)$`, 'm'))?.[1] ?? '').split(/\s+/);
+  const field = (key) =>
+    (status.match(new RegExp(`^${key}:\\s+(.*)$`, 'm'))?.[1] ?? '').split(/\s+/);
   const mounts = readFileSync(`/proc/${pid}/mounts`, 'utf8')
     .split('\n')
     .filter(Boolean)
@@ -160,8 +162,10 @@ async function processFacts(id) {
 async function checkProcess(label, id) {
   await check(`${label}: runs as uid/gid 65532 with no capabilities`, async () => {
     const facts = await processFacts(id);
-    console.log(`       ${label} process: pid ${facts.pid}, uid ${facts.uids.join('/')}, ` +
-      `gid ${facts.gids.join('/')}, CapEff ${facts.capEff}, ${facts.cmdline.join(' ')}`);
+    console.log(
+      `       ${label} process: pid ${facts.pid}, uid ${facts.uids.join('/')}, ` +
+        `gid ${facts.gids.join('/')}, CapEff ${facts.capEff}, ${facts.cmdline.join(' ')}`,
+    );
     const problems = [];
     if (!facts.uids.every((uid) => uid === '65532')) problems.push(`uids ${facts.uids.join(' ')}`);
     if (!facts.gids.every((gid) => gid === '65532')) problems.push(`gids ${facts.gids.join(' ')}`);
@@ -170,13 +174,16 @@ async function checkProcess(label, id) {
   });
   // Stricter than readOnlyRootFilesystem needs: not even a /tmp tmpfs (--read-only-tmpfs=false),
   // so a program that wrote anywhere would have failed its behaviour checks above.
-  await check(`${label}: root filesystem is read-only, no writable mount at all (not even /tmp)`, async () => {
-    const facts = await processFacts(id);
-    if (facts.readOnlyFlag !== 'true') return `podman says ReadonlyRootfs=${facts.readOnlyFlag}`;
-    if (!facts.rootOptions.includes('ro')) return `/ is mounted ${facts.rootOptions.join(',')}`;
-    if (facts.writable.length > 0) return `writable mounts: ${facts.writable.join(' ')}`;
-    return '';
-  });
+  await check(
+    `${label}: root filesystem is read-only, no writable mount at all (not even /tmp)`,
+    async () => {
+      const facts = await processFacts(id);
+      if (facts.readOnlyFlag !== 'true') return `podman says ReadonlyRootfs=${facts.readOnlyFlag}`;
+      if (!facts.rootOptions.includes('ro')) return `/ is mounted ${facts.rootOptions.join(',')}`;
+      if (facts.writable.length > 0) return `writable mounts: ${facts.writable.join(' ')}`;
+      return '';
+    },
+  );
 }
 
 /** SIGTERM (podman stop) must end the process cleanly: exit status 0 before podman's SIGKILL. */
@@ -196,36 +203,47 @@ async function imageConfig(image) {
 const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 async function checkImageConfig(label, image, entry) {
-  await check(`${label}: image config (USER 65532:65532, exec-form node entrypoint, OCI labels)`, async () => {
-    const info = await imageConfig(image);
-    const config = info.Config ?? {};
-    const labels = config.Labels ?? {};
-    const size = Number(info.Size);
-    summary.push(`${image}: ${mb(size)}, user ${config.User}`);
-    console.log(`       ${image}: size ${mb(size)} (${size} bytes), user ${config.User}, ` +
-      `entrypoint ${JSON.stringify(config.Entrypoint)}, workdir ${config.WorkingDir}`);
-    console.log(`       labels: ${Object.entries(labels)
-      .filter(([key]) => key.startsWith('org.opencontainers.'))
-      .map(([key, value]) => `${key.replace('org.opencontainers.image.', '')}=${value}`)
-      .join(' ')}`);
-    const problems = [];
-    if (config.User !== '65532:65532') problems.push(`User is ${JSON.stringify(config.User)}`);
-    const wanted = ['/nodejs/bin/node', entry];
-    if (JSON.stringify(config.Entrypoint) !== JSON.stringify(wanted)) {
-      problems.push(`Entrypoint is ${JSON.stringify(config.Entrypoint)}, wanted ${JSON.stringify(wanted)}`);
-    }
-    if (!(config.Env ?? []).includes('NODE_ENV=production')) problems.push('NODE_ENV is not production');
-    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-    const want = {
-      'org.opencontainers.image.version': pkg.version,
-      'org.opencontainers.image.licenses': pkg.license,
-    };
-    for (const [key, value] of Object.entries(want)) {
-      if (labels[key] !== value) problems.push(`label ${key}=${labels[key]}, wanted ${value}`);
-    }
-    if (!labels['org.opencontainers.image.source']) problems.push('no org.opencontainers.image.source label');
-    return problems.join('; ');
-  });
+  await check(
+    `${label}: image config (USER 65532:65532, exec-form node entrypoint, OCI labels)`,
+    async () => {
+      const info = await imageConfig(image);
+      const config = info.Config ?? {};
+      const labels = config.Labels ?? {};
+      const size = Number(info.Size);
+      summary.push(`${image}: ${mb(size)}, user ${config.User}`);
+      console.log(
+        `       ${image}: size ${mb(size)} (${size} bytes), user ${config.User}, ` +
+          `entrypoint ${JSON.stringify(config.Entrypoint)}, workdir ${config.WorkingDir}`,
+      );
+      console.log(
+        `       labels: ${Object.entries(labels)
+          .filter(([key]) => key.startsWith('org.opencontainers.'))
+          .map(([key, value]) => `${key.replace('org.opencontainers.image.', '')}=${value}`)
+          .join(' ')}`,
+      );
+      const problems = [];
+      if (config.User !== '65532:65532') problems.push(`User is ${JSON.stringify(config.User)}`);
+      const wanted = ['/nodejs/bin/node', entry];
+      if (JSON.stringify(config.Entrypoint) !== JSON.stringify(wanted)) {
+        problems.push(
+          `Entrypoint is ${JSON.stringify(config.Entrypoint)}, wanted ${JSON.stringify(wanted)}`,
+        );
+      }
+      if (!(config.Env ?? []).includes('NODE_ENV=production'))
+        problems.push('NODE_ENV is not production');
+      const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+      const want = {
+        'org.opencontainers.image.version': pkg.version,
+        'org.opencontainers.image.licenses': pkg.license,
+      };
+      for (const [key, value] of Object.entries(want)) {
+        if (labels[key] !== value) problems.push(`label ${key}=${labels[key]}, wanted ${value}`);
+      }
+      if (!labels['org.opencontainers.image.source'])
+        problems.push('no org.opencontainers.image.source label');
+      return problems.join('; ');
+    },
+  );
 }
 
 // ---- contents of /app ----------------------------------------------------------------------------
@@ -278,13 +296,18 @@ function contentProblems(mount, program, log) {
   const moduleFiles = entries.filter((e) => e.kind === 'file' && e.rel.startsWith('node_modules/'));
   log(`/app: ${top.join(' ')}; dist/: ${dist.join(' ')}`);
   log(indent(ours.map((e) => e.rel).join('  ')).trimStart());
-  log(`node_modules: ${modules.length} top-level and ${packages.length - modules.length} nested packages, ${moduleFiles.length} files`);
+  log(
+    `node_modules: ${modules.length} top-level and ${packages.length - modules.length} nested packages, ${moduleFiles.length} files`,
+  );
   log(indent(modules.map((e) => e.rel.slice('node_modules/'.length)).join(' ')).trimStart());
 
   const expectedTop = ['LICENSE', 'dist', 'node_modules', 'package.json'];
-  if (JSON.stringify(top) !== JSON.stringify(expectedTop)) problems.push(`/app holds ${top.join(', ')}; wanted ${expectedTop.join(', ')}`);
-  if (JSON.stringify(dist) !== JSON.stringify(['common', program].sort())) problems.push(`/app/dist holds ${dist.join(', ')}; wanted common, ${program}`);
-  if (!existsSync(join(app, 'dist', program, 'main.js'))) problems.push(`no dist/${program}/main.js`);
+  if (JSON.stringify(top) !== JSON.stringify(expectedTop))
+    problems.push(`/app holds ${top.join(', ')}; wanted ${expectedTop.join(', ')}`);
+  if (JSON.stringify(dist) !== JSON.stringify(['common', program].sort()))
+    problems.push(`/app/dist holds ${dist.join(', ')}; wanted common, ${program}`);
+  if (!existsSync(join(app, 'dist', program, 'main.js')))
+    problems.push(`no dist/${program}/main.js`);
 
   for (const e of entries) {
     const inModules = e.rel.startsWith('node_modules/');
@@ -293,7 +316,11 @@ function contentProblems(mount, program, log) {
     if (e.kind !== 'dir' && TS_FILE.test(e.name) && (!inModules || !DECLARATION.test(e.name))) {
       problems.push(`TypeScript file ${e.rel}`);
     }
-    if (e.kind === 'dir' && /^node_modules\/@[^/]+$/.test(e.rel) && readdirSync(join(app, e.rel)).length === 0) {
+    if (
+      e.kind === 'dir' &&
+      /^node_modules\/@[^/]+$/.test(e.rel) &&
+      readdirSync(join(app, e.rel)).length === 0
+    ) {
       problems.push(`empty scope directory ${e.rel} (left by a pruned dev dependency)`);
     }
   }
@@ -301,7 +328,9 @@ function contentProblems(mount, program, log) {
   // devDependency, or something only devDependencies pull in) or one the lock does not know fails.
   // The devDependencies are also looked for by name, at any depth.
   const lock = lockPackages();
-  const devNames = Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).devDependencies ?? {});
+  const devNames = Object.keys(
+    JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).devDependencies ?? {},
+  );
   for (const e of packages) {
     const meta = lock[e.rel];
     const name = e.rel.replace(/^.*node_modules\//, '');
@@ -309,23 +338,39 @@ function contentProblems(mount, program, log) {
     else if (meta.dev === true) problems.push(`dev dependency ${e.rel}`);
     if (devNames.includes(name) && (!meta || meta.dev)) problems.push(`devDependency ${e.rel}`);
   }
-  const devInLock = Object.entries(lock).filter(([path, meta]) => path !== '' && meta.dev === true).length;
-  log(`${packages.length} installed packages checked against package-lock.json (which has ${devInLock} dev-only entries)`);
-  for (const shell of ['bin/sh', 'bin/bash', 'bin/dash', 'usr/bin/sh', 'usr/bin/bash', 'bin/busybox']) {
+  const devInLock = Object.entries(lock).filter(
+    ([path, meta]) => path !== '' && meta.dev === true,
+  ).length;
+  log(
+    `${packages.length} installed packages checked against package-lock.json (which has ${devInLock} dev-only entries)`,
+  );
+  for (const shell of [
+    'bin/sh',
+    'bin/bash',
+    'bin/dash',
+    'usr/bin/sh',
+    'usr/bin/bash',
+    'bin/busybox',
+  ]) {
     if (existsSync(join(mount, shell))) problems.push(`a shell: /${shell}`);
   }
   return [...new Set(problems)];
 }
 
 async function checkContents(label, image, program) {
-  await check(`${label}: /app holds no dev dependency, TypeScript source or test, and no shell`, async () => {
-    const mount = await podman('image', 'mount', image);
-    try {
-      return contentProblems(mount, program, (line) => console.log(`       ${label} ${line}`)).slice(0, 40).join('\n');
-    } finally {
-      await podman('image', 'unmount', image).catch(() => undefined);
-    }
-  });
+  await check(
+    `${label}: /app holds no dev dependency, TypeScript source or test, and no shell`,
+    async () => {
+      const mount = await podman('image', 'mount', image);
+      try {
+        return contentProblems(mount, program, (line) => console.log(`       ${label} ${line}`))
+          .slice(0, 40)
+          .join('\n');
+      } finally {
+        await podman('image', 'unmount', image).catch(() => undefined);
+      }
+    },
+  );
 }
 
 /**
@@ -333,38 +378,45 @@ async function checkContents(label, image, program) {
  * image (buildah, never committed) and expect each to be named.
  */
 async function checkContentsCheckBites(image, program) {
-  await check('the /app contents check rejects a planted dev dependency, source, test and shell', async () => {
-    const { stdout: ctr } = await run('buildah', ['from', '--pull=never', '--quiet', image]);
-    const id = ctr.trim();
-    try {
-      const { stdout: mnt } = await run('buildah', ['mount', id]);
-      const mount = mnt.trim();
-      const devDep = Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).devDependencies ?? {})[0];
-      const plant = (path, content = 'planted\n') => {
-        mkdirSync(join(mount, path, '..'), { recursive: true });
-        writeFileSync(join(mount, path), content);
-      };
-      plant(`app/node_modules/${devDep}/package.json`, '{}');
-      plant(`app/dist/${program}/main.ts`);
-      plant('app/node_modules/fastify/lib/extra.ts');
-      plant('app/node_modules/pino/test/planted.js');
-      plant('app/dist/common/main.test.js');
-      plant('bin/sh');
-      const expected = [
-        `dev dependency node_modules/${devDep}`,
-        `TypeScript file dist/${program}/main.ts`,
-        'TypeScript file node_modules/fastify/lib/extra.ts',
-        'test directory node_modules/pino/test',
-        'test file dist/common/main.test.js',
-        'a shell: /bin/sh',
-      ];
-      const found = contentProblems(mount, program, () => {});
-      const missed = expected.filter((problem) => !found.includes(problem));
-      return missed.length > 0 ? `not reported: ${missed.join('; ')}\nreported: ${found.join('; ')}` : '';
-    } finally {
-      await run('buildah', ['rm', id]).catch(() => undefined);
-    }
-  });
+  await check(
+    'the /app contents check rejects a planted dev dependency, source, test and shell',
+    async () => {
+      const { stdout: ctr } = await run('buildah', ['from', '--pull=never', '--quiet', image]);
+      const id = ctr.trim();
+      try {
+        const { stdout: mnt } = await run('buildah', ['mount', id]);
+        const mount = mnt.trim();
+        const devDep = Object.keys(
+          JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).devDependencies ?? {},
+        )[0];
+        const plant = (path, content = 'planted\n') => {
+          mkdirSync(join(mount, path, '..'), { recursive: true });
+          writeFileSync(join(mount, path), content);
+        };
+        plant(`app/node_modules/${devDep}/package.json`, '{}');
+        plant(`app/dist/${program}/main.ts`);
+        plant('app/node_modules/fastify/lib/extra.ts');
+        plant('app/node_modules/pino/test/planted.js');
+        plant('app/dist/common/main.test.js');
+        plant('bin/sh');
+        const expected = [
+          `dev dependency node_modules/${devDep}`,
+          `TypeScript file dist/${program}/main.ts`,
+          'TypeScript file node_modules/fastify/lib/extra.ts',
+          'test directory node_modules/pino/test',
+          'test file dist/common/main.test.js',
+          'a shell: /bin/sh',
+        ];
+        const found = contentProblems(mount, program, () => {});
+        const missed = expected.filter((problem) => !found.includes(problem));
+        return missed.length > 0
+          ? `not reported: ${missed.join('; ')}\nreported: ${found.join('; ')}`
+          : '';
+      } finally {
+        await run('buildah', ['rm', id]).catch(() => undefined);
+      }
+    },
+  );
 }
 
 // ---- HTTP ----------------------------------------------------------------------------------------
@@ -373,7 +425,9 @@ function httpGet(url, timeoutMs = 3000) {
     const req = httpRequest(url, { timeout: timeoutMs }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolvePromise({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolvePromise({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }),
+      );
     });
     req.on('timeout', () => req.destroy(new Error(`timeout: GET ${url}`)));
     req.on('error', reject);
@@ -392,7 +446,15 @@ async function requestInContainer(id, method, url, { ca, body } = {}) {
   if (!(pid > 0)) throw new Error(`container ${id} is not running`);
   const dir = mkdtempSync(join(tmpdir(), 'vau-image-request-'));
   try {
-    const args = ['--target', String(pid), '--net', process.execPath, join(import.meta.dirname, 'request.mjs'), method, url];
+    const args = [
+      '--target',
+      String(pid),
+      '--net',
+      process.execPath,
+      join(import.meta.dirname, 'request.mjs'),
+      method,
+      url,
+    ];
     if (ca !== undefined) {
       writeFileSync(join(dir, 'ca.crt'), ca);
       args.push(join(dir, 'ca.crt'));
@@ -423,7 +485,9 @@ async function waitForContainer(id, what, probe, timeoutMs = 60_000) {
       throw new Error(`container exited while waiting for ${what}\n${await containerLogs(id)}`);
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${last.message})` : ''}\n${await containerLogs(id)}`);
+      throw new Error(
+        `timed out waiting for ${what}${last ? ` (last error: ${last.message})` : ''}\n${await containerLogs(id)}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -461,20 +525,27 @@ async function checkSidecar(image) {
   try {
     const { startOpenBao } = await import(join(harness, 'openbao.js'));
     const { freePort } = await import(join(harness, 'ports.js'));
-    const { writeSecretVolume, writeAnnotationsVolume } = await import(join(harness, 'key-volume.js'));
+    const { writeSecretVolume, writeAnnotationsVolume } = await import(
+      join(harness, 'key-volume.js')
+    );
     server = await startOpenBao({ storage: 'persistent' });
     const init = await server.init(5, 3);
-    if ((await server.sealStatus()).sealed !== true) throw new Error('OpenBao is not sealed after init');
+    if ((await server.sealStatus()).sealed !== true)
+      throw new Error('OpenBao is not sealed after init');
     const keysDir = volumeDir('vau-image-keys-');
     const podinfoDir = volumeDir('vau-image-podinfo-');
     dirs.push(keysDir, podinfoDir);
     // Three distinct shares of five, two as hex and one as base64, one per Secret key, in the
     // kubelet's atomic-writer layout, mode 0440 and group 65532 (fsGroup).
-    writeSecretVolume(keysDir, {
-      'key-1': `${init.keysHex[0]}\n`,
-      'key-2': `${init.keysHex[1]}\n`,
-      'key-3': `${init.keysBase64[2]}\n`,
-    }, 0o440);
+    writeSecretVolume(
+      keysDir,
+      {
+        'key-1': `${init.keysHex[0]}\n`,
+        'key-2': `${init.keysHex[1]}\n`,
+        'key-3': `${init.keysBase64[2]}\n`,
+      },
+      0o440,
+    );
     writeAnnotationsVolume(podinfoDir, { 'vault-autounseal.io/status': 'injected' });
     grantToGroup65532(keysDir);
     grantToGroup65532(podinfoDir);
@@ -491,20 +562,35 @@ async function checkSidecar(image) {
       },
       volumes: { [keysDir]: '/vault/unseal-keys', [podinfoDir]: '/etc/vault-autounseal/podinfo' },
     });
-    console.log(`       OpenBao ${server.addr} (sealed, 5 shares, threshold 3); sidecar /metrics on 127.0.0.1:${httpPort}`);
+    console.log(
+      `       OpenBao ${server.addr} (sealed, 5 shares, threshold 3); sidecar /metrics on 127.0.0.1:${httpPort}`,
+    );
 
-    await check(`${label}: unseals a real OpenBao from read-only Secret-volume key files`, async () => {
-      await waitForContainer(id, 'OpenBao unsealed', async () => {
-        const status = await server.sealStatus();
-        return status.sealed === false ? status : undefined;
-      });
-    });
+    await check(
+      `${label}: unseals a real OpenBao from read-only Secret-volume key files`,
+      async () => {
+        await waitForContainer(id, 'OpenBao unsealed', async () => {
+          const status = await server.sealStatus();
+          return status.sealed === false ? status : undefined;
+        });
+      },
+    );
     await check(`${label}: /metrics shows vault_autounseal_vault_sealed 0`, async () => {
-      const body = await waitForContainer(id, 'vault_autounseal_vault_sealed 0 in /metrics', async () => {
-        const answer = await httpGet(`http://127.0.0.1:${httpPort}/metrics`);
-        return answer.status === 200 && /^vault_autounseal_vault_sealed 0$/m.test(answer.body) ? answer.body : undefined;
-      });
-      const shown = body.split('\n').filter((line) => /^vault_autounseal_(vault_sealed|vault_up|keys_loaded|unseals_total)/.test(line));
+      const body = await waitForContainer(
+        id,
+        'vault_autounseal_vault_sealed 0 in /metrics',
+        async () => {
+          const answer = await httpGet(`http://127.0.0.1:${httpPort}/metrics`);
+          return answer.status === 200 && /^vault_autounseal_vault_sealed 0$/m.test(answer.body)
+            ? answer.body
+            : undefined;
+        },
+      );
+      const shown = body
+        .split('\n')
+        .filter((line) =>
+          /^vault_autounseal_(vault_sealed|vault_up|keys_loaded|unseals_total)/.test(line),
+        );
       console.log(indent(shown.join('\n')));
     });
     await checkProcess(label, id);
@@ -515,7 +601,10 @@ async function checkSidecar(image) {
       return leaked.length > 0 ? `${leaked.length} share(s) appear in the container's output` : '';
     });
   } catch (error) {
-    fail(`${label}: run against a real OpenBao`, error instanceof Error ? (error.stack ?? error.message) : error);
+    fail(
+      `${label}: run against a real OpenBao`,
+      error instanceof Error ? (error.stack ?? error.message) : error,
+    );
   } finally {
     await removeContainer(id);
     await server?.destroy().catch(() => undefined);
@@ -538,7 +627,10 @@ function admissionReview(uid) {
       name: 'vault-0',
       namespace: 'vault',
       operation: 'CREATE',
-      userInfo: { username: 'system:serviceaccount:kube-system:statefulset-controller', groups: ['system:serviceaccounts'] },
+      userInfo: {
+        username: 'system:serviceaccount:kube-system:statefulset-controller',
+        groups: ['system:serviceaccounts'],
+      },
       object: {
         apiVersion: 'v1',
         kind: 'Pod',
@@ -585,7 +677,11 @@ async function checkWebhook(image) {
     const tlsDir = volumeDir('vau-image-tls-');
     dirs.push(tlsDir);
     // A kubernetes.io/tls Secret as cert-manager writes it, mounted with mode 0440 and fsGroup.
-    writeSecretVolume(tlsDir, { 'tls.crt': cert.certPem, 'tls.key': cert.keyPem, 'ca.crt': ca.certPem }, 0o440);
+    writeSecretVolume(
+      tlsDir,
+      { 'tls.crt': cert.certPem, 'tls.key': cert.keyPem, 'ca.crt': ca.certPem },
+      0o440,
+    );
     grantToGroup65532(tlsDir);
     const port = 8443;
     const metricsPort = 8080;
@@ -601,43 +697,74 @@ async function checkWebhook(image) {
       },
       volumes: { [tlsDir]: '/etc/webhook/tls' },
     });
-    console.log(`       webhook in its own network namespace (loopback only): https://127.0.0.1:${port}/mutate, ` +
-      `http://127.0.0.1:${metricsPort}/readyz, reached through nsenter`);
+    console.log(
+      `       webhook in its own network namespace (loopback only): https://127.0.0.1:${port}/mutate, ` +
+        `http://127.0.0.1:${metricsPort}/readyz, reached through nsenter`,
+    );
 
     await check(`${label}: /readyz answers 200 on the metrics port`, async () => {
       await waitForContainer(id, '/readyz', async () => {
-        const answer = await requestInContainer(id, 'GET', `http://127.0.0.1:${metricsPort}/readyz`);
+        const answer = await requestInContainer(
+          id,
+          'GET',
+          `http://127.0.0.1:${metricsPort}/readyz`,
+        );
         return answer.status === 200 ? answer : undefined;
       });
     });
-    await check(`${label}: answers an AdmissionReview over TLS with a patch that adds the sidecar`, async () => {
-      const uid = randomUUID();
-      const answer = await waitForContainer(id, 'an AdmissionReview answer', async () =>
-        requestInContainer(id, 'POST', `https://127.0.0.1:${port}/mutate`, { ca: ca.certPem, body: admissionReview(uid) }),
-      );
-      if (answer.status !== 200) return `HTTP ${answer.status}: ${answer.body}`;
-      const review = JSON.parse(answer.body);
-      const response = review.response ?? {};
-      const problems = [];
-      if (review.apiVersion !== 'admission.k8s.io/v1' || review.kind !== 'AdmissionReview') problems.push(`answered ${review.apiVersion} ${review.kind}`);
-      if (response.uid !== uid) problems.push(`uid ${response.uid}, wanted ${uid}`);
-      if (response.allowed !== true) problems.push(`not allowed: ${JSON.stringify(response.status)}`);
-      if (response.patchType !== 'JSONPatch') problems.push(`patchType ${response.patchType}`);
-      const patch = response.patch ? JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8')) : [];
-      const added = patch.filter((op) => op.op === 'add').flatMap((op) => (Array.isArray(op.value) ? op.value : [op.value]));
-      const sidecar = added.find((value) => value && typeof value === 'object' && value.name === 'vault-autounseal');
-      if (!sidecar) problems.push(`no op adds a container named vault-autounseal:\n${JSON.stringify(patch, null, 1)}`);
-      else {
-        if (sidecar.image !== sidecarImage) problems.push(`sidecar image ${sidecar.image}, wanted ${sidecarImage}`);
-        console.log(`       patch: ${patch.length} ops (${patch.map((op) => `${op.op} ${op.path}`).join(', ')})`);
-        console.log(`       sidecar: image ${sidecar.image}, securityContext ${JSON.stringify(sidecar.securityContext)}`);
-      }
-      return problems.join('\n');
-    });
+    await check(
+      `${label}: answers an AdmissionReview over TLS with a patch that adds the sidecar`,
+      async () => {
+        const uid = randomUUID();
+        const answer = await waitForContainer(id, 'an AdmissionReview answer', async () =>
+          requestInContainer(id, 'POST', `https://127.0.0.1:${port}/mutate`, {
+            ca: ca.certPem,
+            body: admissionReview(uid),
+          }),
+        );
+        if (answer.status !== 200) return `HTTP ${answer.status}: ${answer.body}`;
+        const review = JSON.parse(answer.body);
+        const response = review.response ?? {};
+        const problems = [];
+        if (review.apiVersion !== 'admission.k8s.io/v1' || review.kind !== 'AdmissionReview')
+          problems.push(`answered ${review.apiVersion} ${review.kind}`);
+        if (response.uid !== uid) problems.push(`uid ${response.uid}, wanted ${uid}`);
+        if (response.allowed !== true)
+          problems.push(`not allowed: ${JSON.stringify(response.status)}`);
+        if (response.patchType !== 'JSONPatch') problems.push(`patchType ${response.patchType}`);
+        const patch = response.patch
+          ? JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8'))
+          : [];
+        const added = patch
+          .filter((op) => op.op === 'add')
+          .flatMap((op) => (Array.isArray(op.value) ? op.value : [op.value]));
+        const sidecar = added.find(
+          (value) => value && typeof value === 'object' && value.name === 'vault-autounseal',
+        );
+        if (!sidecar)
+          problems.push(
+            `no op adds a container named vault-autounseal:\n${JSON.stringify(patch, null, 1)}`,
+          );
+        else {
+          if (sidecar.image !== sidecarImage)
+            problems.push(`sidecar image ${sidecar.image}, wanted ${sidecarImage}`);
+          console.log(
+            `       patch: ${patch.length} ops (${patch.map((op) => `${op.op} ${op.path}`).join(', ')})`,
+          );
+          console.log(
+            `       sidecar: image ${sidecar.image}, securityContext ${JSON.stringify(sidecar.securityContext)}`,
+          );
+        }
+        return problems.join('\n');
+      },
+    );
     await checkProcess(label, id);
     await checkStop(label, id);
   } catch (error) {
-    fail(`${label}: run with a TLS certificate mounted read-only`, error instanceof Error ? (error.stack ?? error.message) : error);
+    fail(
+      `${label}: run with a TLS certificate mounted read-only`,
+      error instanceof Error ? (error.stack ?? error.message) : error,
+    );
   } finally {
     await removeContainer(id);
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
@@ -651,6 +778,9 @@ if (opts.webhook ?? opts.sidecar) {
   await checkContentsCheckBites(opts.webhook ?? opts.sidecar, opts.webhook ? 'webhook' : 'sidecar');
 }
 if (summary.length > 0) console.log(`[images] ${summary.join('; ')}`);
-if (opts.started) console.log(`[images] took ${Math.round(Date.now() / 1000 - Number(opts.started))}s${opts.log ? `; log: ${opts.log}` : ''}`);
+if (opts.started)
+  console.log(
+    `[images] took ${Math.round(Date.now() / 1000 - Number(opts.started))}s${opts.log ? `; log: ${opts.log}` : ''}`,
+  );
 console.log(`images: ${passed} passed, ${failed} failed`);
 process.exit(failed > 0 ? 1 : 0);

@@ -16,7 +16,9 @@ const req = send(
     method,
     timeout: 5000,
     ...(caFile ? { ca: readFileSync(caFile, 'utf8') } : {}),
-    headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {},
+    headers: payload
+      ? { 'content-type': 'application/json', 'content-length': payload.length }
+      : {},
   },
   (res) => {
     const chunks = [];
