@@ -206,17 +206,26 @@ function findVaultContainer(pod: PodView, problems: Problem[]): ContainerView | 
 }
 
 /** The copied variables plus whatever they reference with `$(NAME)`, in the container's order. */
-function copiedEnv(vault: ContainerView, ownNames: ReadonlySet<string>): EnvVar[] {
-  const wanted = new Set(COPIED_ENV);
+function copiedEnv(
+  vault: ContainerView,
+  ownNames: ReadonlySet<string>,
+  alsoWanted: Iterable<string> = [],
+): EnvVar[] {
+  const wanted = new Set([...COPIED_ENV, ...alsoWanted]);
   // Walk references backwards: Kubernetes only expands a `$(NAME)` defined earlier in the list.
   for (let i = vault.env.length - 1; i >= 0; i--) {
     const entry = vault.env[i];
     if (!entry || !wanted.has(entry.name) || entry.value === undefined) continue;
-    for (const match of entry.value.matchAll(ENV_REFERENCE)) wanted.add(match[1] ?? '');
+    for (const name of references(entry.value)) wanted.add(name);
   }
   // A variable defined twice: Kubernetes uses the last, so do we.
   const last = new Map(vault.env.map((entry) => [entry.name, entry]));
   return [...last.values()].filter((e) => wanted.has(e.name) && !ownNames.has(e.name));
+}
+
+function references(value: unknown): string[] {
+  if (typeof value !== 'string') return [];
+  return [...value.matchAll(ENV_REFERENCE)].map((match) => match[1] ?? '');
 }
 
 function isUnder(path: string, mountPath: string): boolean {
@@ -430,11 +439,18 @@ export function buildSidecarSpec(pod: PodView, defaults: SidecarDefaults): SpecR
   if (!vault || problems.length > 0) return deny(problems);
 
   const keys = keysMounts(options.secrets);
-  const env = copiedEnv(vault, OWN_ENV);
+  const firstEnv = copiedEnv(vault, OWN_ENV);
+  const caMounts = copiedMounts(vault, firstEnv, warnings);
+  // A copied `subPathExpr: $(POD_NAME)` is expanded from the sidecar's own env: copy those too.
+  const env = copiedEnv(
+    vault,
+    OWN_ENV,
+    caMounts.flatMap((m) => references(m['subPathExpr'])),
+  );
   const mounts: JsonObject[] = [
     ...keys.map((k) => ({ name: k.volume, mountPath: k.path, readOnly: true })),
     { name: PODINFO_VOLUME, mountPath: PODINFO_DIR, readOnly: true },
-    ...copiedMounts(vault, env, warnings),
+    ...caMounts,
   ];
   const volumes = volumesFor(pod, options.secrets);
   problems.push(...clashes(pod, volumes, mounts));

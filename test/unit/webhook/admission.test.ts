@@ -344,3 +344,49 @@ describe('a skipped pod that asked for the sidecar', () => {
     );
   });
 });
+
+describe('the copied CA mount', () => {
+  it('brings the variables its subPathExpr expands, defined before use', () => {
+    const pod = podWith({});
+    pod['spec']['volumes'] = [{ name: 'tls', secret: { secretName: 'vault-tls' } }];
+    pod['spec']['containers'][0]['env'] = [
+      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      { name: 'VAULT_CACERT', value: '/vault/tls/ca.pem' },
+    ];
+    pod['spec']['containers'][0]['volumeMounts'] = [
+      { name: 'tls', mountPath: '/vault/tls', subPathExpr: '$(POD_NAME)' },
+    ];
+    const patched = applyAndValidate(pod, response(reviewFor(pod))['patch']);
+    const sidecar = patched['spec']['initContainers'][0];
+    expect(sidecar['volumeMounts']).toContainEqual({
+      name: 'tls',
+      mountPath: '/vault/tls',
+      readOnly: true,
+      subPathExpr: '$(POD_NAME)',
+    });
+    expect(sidecar['env'].map((e: Json): unknown => e['name']).slice(0, 2)).toEqual([
+      'POD_NAME',
+      'VAULT_CACERT',
+    ]);
+  });
+
+  it('is the deepest mount that holds the file, read-only even if the Vault container writes it', () => {
+    const pod = podWith({});
+    pod['spec']['volumes'] = [
+      { name: 'data', emptyDir: {} },
+      { name: 'ca', configMap: { name: 'ca' } },
+    ];
+    pod['spec']['containers'][0]['env'] = [
+      { name: 'BAO_CACERT', value: '/openbao/data/ca/ca.pem' },
+    ];
+    pod['spec']['containers'][0]['volumeMounts'] = [
+      { name: 'data', mountPath: '/openbao/data' },
+      { name: 'ca', mountPath: '/openbao/data/ca/' },
+    ];
+    const patched = applyAndValidate(pod, response(reviewFor(pod))['patch']);
+    const mounts: Json[] = patched['spec']['initContainers'][0]['volumeMounts'];
+    expect(mounts.filter((m) => m['name'] === 'ca' || m['name'] === 'data')).toEqual([
+      { name: 'ca', mountPath: '/openbao/data/ca/', readOnly: true },
+    ]);
+  });
+});
