@@ -101,8 +101,9 @@ async function podman(...args) {
 }
 
 /** Starts a detached container; returns its id. */
-async function startContainer(image, { name, network, env, volumes }) {
+async function startContainer(image, { name, network, groupAdd, env, volumes }) {
   const args = ['run', '--detach', '--name', name, '--network', network, ...RUN_FLAGS];
+  if (groupAdd !== undefined) args.push('--group-add', String(groupAdd));
   for (const [key, value] of Object.entries(env)) args.push('--env', `${key}=${value}`);
   for (const [host, target] of Object.entries(volumes))
     args.push('--volume', `${host}:${target}:ro`);
@@ -150,6 +151,7 @@ async function processFacts(id) {
     pid,
     uids: field('Uid'),
     gids: field('Gid'),
+    groups: field('Groups').filter(Boolean),
     capEff: field('CapEff')[0],
     rootOptions: (rootMount?.[3] ?? '').split(','),
     writable,
@@ -164,7 +166,8 @@ async function checkProcess(label, id) {
     const facts = await processFacts(id);
     console.log(
       `       ${label} process: pid ${facts.pid}, uid ${facts.uids.join('/')}, ` +
-        `gid ${facts.gids.join('/')}, CapEff ${facts.capEff}, ${facts.cmdline.join(' ')}`,
+        `gid ${facts.gids.join('/')}, groups ${facts.groups.join(',') || '-'}, ` +
+        `CapEff ${facts.capEff}, ${facts.cmdline.join(' ')}`,
     );
     const problems = [];
     if (!facts.uids.every((uid) => uid === '65532')) problems.push(`uids ${facts.uids.join(' ')}`);
@@ -191,7 +194,15 @@ async function checkStop(label, id) {
   await check(`${label}: exits 0 on SIGTERM`, async () => {
     await podman('stop', '--time', '10', id);
     const code = await podman('inspect', '--format', '{{.State.ExitCode}}', id);
-    return code === '0' ? '' : `exit status ${code}\n${await containerLogs(id)}`;
+    const logs = await containerLogs(id);
+    // Not a check: what Node 24 printed besides the program's JSON log lines (warnings, say).
+    const lines = logs.split('\n').filter(Boolean);
+    const other = lines.filter((line) => !line.startsWith('{'));
+    console.log(
+      `       ${label} output: ${lines.length} lines, ${other.length} not JSON` +
+        (other.length > 0 ? `:\n${indent(other.slice(0, 10).join('\n'))}` : ''),
+    );
+    return code === '0' ? '' : `exit status ${code}\n${logs}`;
   });
 }
 
@@ -499,12 +510,12 @@ function volumeDir(prefix) {
 }
 
 /**
- * Gives a volume to group 65532, as the kubelet does with a pod's fsGroup: the files stay mode
- * 0440 (readable by owner and group only), so the container reads them through its gid 65532.
+ * Gives a volume to a group, as the kubelet does with the pod's fsGroup: the files stay mode 0440
+ * (owner and group only), so the container reads them only through that group.
  */
-function grantToGroup65532(dir) {
+function grantToGroup(dir, gid) {
   const visit = (path) => {
-    lchownSync(path, 0, 65532);
+    lchownSync(path, 0, gid);
     if (lstatSync(path).isDirectory()) {
       chmodSync(path, 0o2750);
       for (const entry of readdirSync(path)) visit(join(path, entry));
@@ -512,6 +523,12 @@ function grantToGroup65532(dir) {
   };
   visit(dir);
 }
+
+/**
+ * The official Vault Helm chart's pod runs with fsGroup 1000: its volumes belong to group 1000 and
+ * every container in the pod, the injected sidecar too, gets 1000 as a supplementary group.
+ */
+const VAULT_CHART_FS_GROUP = 1000;
 
 // ---- the sidecar ---------------------------------------------------------------------------------
 async function checkSidecar(image) {
@@ -536,7 +553,7 @@ async function checkSidecar(image) {
     const podinfoDir = volumeDir('vau-image-podinfo-');
     dirs.push(keysDir, podinfoDir);
     // Three distinct shares of five, two as hex and one as base64, one per Secret key, in the
-    // kubelet's atomic-writer layout, mode 0440 and group 65532 (fsGroup).
+    // kubelet's atomic-writer layout, mode 0440, group 1000 as in the official Vault chart's pod.
     writeSecretVolume(
       keysDir,
       {
@@ -547,14 +564,15 @@ async function checkSidecar(image) {
       0o440,
     );
     writeAnnotationsVolume(podinfoDir, { 'vault-autounseal.io/status': 'injected' });
-    grantToGroup65532(keysDir);
-    grantToGroup65532(podinfoDir);
+    grantToGroup(keysDir, VAULT_CHART_FS_GROUP);
+    grantToGroup(podinfoDir, VAULT_CHART_FS_GROUP);
     const httpPort = await freePort();
     // Host network: OpenBao is on the host's loopback, and the sidecar's own listener is bound to
     // 127.0.0.1 by UNSEAL_HTTP_ADDR, as in a pod where it shares the server's network namespace.
     id = await startContainer(image, {
       name: `vau-image-sidecar-${randomUUID().slice(0, 8)}`,
       network: 'host',
+      groupAdd: VAULT_CHART_FS_GROUP,
       env: {
         VAULT_ADDR: server.addr,
         UNSEAL_HTTP_ADDR: `127.0.0.1:${httpPort}`,
@@ -567,7 +585,7 @@ async function checkSidecar(image) {
     );
 
     await check(
-      `${label}: unseals a real OpenBao from read-only Secret-volume key files`,
+      `${label}: unseals a real OpenBao from read-only key files (mode 0440, fsGroup 1000)`,
       async () => {
         await waitForContainer(id, 'OpenBao unsealed', async () => {
           const status = await server.sealStatus();
@@ -682,7 +700,7 @@ async function checkWebhook(image) {
       { 'tls.crt': cert.certPem, 'tls.key': cert.keyPem, 'ca.crt': ca.certPem },
       0o440,
     );
-    grantToGroup65532(tlsDir);
+    grantToGroup(tlsDir, 65532);
     const port = 8443;
     const metricsPort = 8080;
     const sidecarImage = opts.sidecar ?? 'localhost/vault-autounseal-sidecar:dev';
