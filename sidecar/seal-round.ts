@@ -79,9 +79,11 @@ export function decide(situation: Situation): Action {
   if (!status.initialized) return { kind: 'idle', reason: 'not-initialized' };
   if (status.recoverySeal) return { kind: 'blocked', reason: 'recovery-seal' };
   if (!status.sealed) return { kind: 'idle', reason: 'unsealed' };
+  // Sealed with t = 0: the server is in the middle of its own init. Nothing to do yet.
+  if (status.threshold < 1) return { kind: 'idle', reason: 'not-initialized' };
   if (situation.paused) return { kind: 'blocked', reason: 'paused' };
   if (round.awaitingSince !== undefined) return { kind: 'await-unseal' };
-  if (shares.length < status.threshold || status.threshold < 1) {
+  if (shares.length < status.threshold) {
     return { kind: 'blocked', reason: 'insufficient-keys' };
   }
   if (situation.now < situation.backoffUntil) return { kind: 'blocked', reason: 'wrong-keys' };

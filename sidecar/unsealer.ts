@@ -223,7 +223,7 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     metrics.vaultSealed.set(next.sealed ? 1 : 0);
     metrics.vaultInitialized.set(next.initialized ? 1 : 0);
     metrics.unsealThreshold.set(next.threshold);
-    const sealed = next.initialized && next.sealed && !next.recoverySeal;
+    const sealed = next.initialized && next.sealed && !next.recoverySeal && next.threshold > 0;
     metrics.keysInsufficient.set(sealed && keys.shares.length < next.threshold ? 1 : 0);
     if (sealed && sealedSince === undefined) {
       sealedSince = now;

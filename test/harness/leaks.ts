@@ -21,11 +21,15 @@ export function secretForms(...inits: readonly InitResult[]): string[] {
 
 /** The secret forms found in `text` (an empty list is what every test expects). */
 export function leakedSecrets(text: string, forms: readonly string[]): string[] {
-  return forms.filter((form) => text.includes(form)).map((form) => `${form.slice(0, 6)}… (${form.length} chars)`);
+  return forms
+    .filter((form) => text.includes(form))
+    .map((form) => `${form.slice(0, 6)}… (${form.length} chars)`);
 }
 
 /** Everything the sidecar has shown the world: stdout, stderr, /status and /metrics. */
 export async function everythingPrinted(sidecar: SidecarProcess): Promise<string> {
-  const served = await Promise.all([sidecar.get('/status'), sidecar.get('/metrics')]).catch(() => []);
+  const served = await Promise.all([sidecar.get('/status'), sidecar.get('/metrics')]).catch(
+    () => [],
+  );
   return [sidecar.stdout(), sidecar.stderr(), ...served.map((r) => r.text)].join('\n');
 }

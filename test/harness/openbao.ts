@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePorts, sleep, waitFor } from './ports.js';
+import { runMarker } from './orphans.js';
 import { findServerBinary } from './server-binary.js';
 import { vaultRequest, type TlsClientOptions, type VaultHttpResponse } from './vault-http.js';
 
@@ -54,7 +55,7 @@ function cleanEnv(home: string): NodeJS.ProcessEnv {
   for (const [key, value] of Object.entries(process.env)) {
     if (!/^(VAULT|BAO)_/.test(key)) env[key] = value;
   }
-  return { ...env, HOME: home };
+  return { ...env, ...runMarker(), HOME: home };
 }
 
 export class OpenBaoServer {

@@ -3,6 +3,7 @@
 // search everything it printed for key material.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { runMarker } from './orphans.js';
 import { freePort, waitFor } from './ports.js';
 import { repoRoot } from './repo-root.js';
 
@@ -19,7 +20,7 @@ function sidecarEnv(env: Readonly<Record<string, string>>): NodeJS.ProcessEnv {
   for (const [key, value] of Object.entries(process.env)) {
     if (!/^(VAULT|BAO|UNSEAL)_|^LOG_LEVEL$|^NODE_OPTIONS$/.test(key)) base[key] = value;
   }
-  return { ...base, ...env };
+  return { ...base, ...runMarker(), ...env };
 }
 
 export interface SidecarProcess {
