@@ -11,7 +11,7 @@
 // Usage: check.mjs [--sidecar IMAGE] [--webhook IMAGE] [--passed N --failed N] [--started EPOCH_S]
 // It prints `ok` / `FAIL` per check, each image's size and user, and ends with
 // `images: N passed, M failed` (counts from images.sh added in); exit status 1 when any failed.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import {
   chmodSync,
@@ -107,7 +107,22 @@ async function startContainer(image, { name, network, groupAdd, env, volumes }) 
   for (const [key, value] of Object.entries(env)) args.push('--env', `${key}=${value}`);
   for (const [host, target] of Object.entries(volumes))
     args.push('--volume', `${host}:${target}:ro`);
+  started.add(name);
   return podman(...args, image);
+}
+
+// Containers this run started, by name, so a timeout or Ctrl-C still removes them.
+const started = new Set();
+function removeStartedSync() {
+  for (const name of started) {
+    try {
+      execFileSync('podman', [...PODMAN, 'rm', '--force', '--time', '0', name], {
+        stdio: 'ignore',
+      });
+    } catch {
+      // already gone
+    }
+  }
 }
 
 async function containerLogs(id) {
@@ -790,15 +805,37 @@ async function checkWebhook(image) {
 }
 
 // ---- main ----------------------------------------------------------------------------------------
+function summarize() {
+  if (summary.length > 0) console.log(`[images] ${summary.join('; ')}`);
+  if (opts.started) {
+    const took = Math.round(Date.now() / 1000 - Number(opts.started));
+    console.log(`[images] took ${took}s${opts.log ? `; log: ${opts.log}` : ''}`);
+  }
+  console.log(`images: ${passed} passed, ${failed} failed`);
+}
+
+// Bounded time: a hung podman or server fails the run instead of holding CI. The harness kills its
+// OpenBao servers on exit; the containers are removed here.
+const WATCHDOG_MS = 10 * 60_000;
+setTimeout(() => {
+  fail(`the checks did not finish within ${WATCHDOG_MS / 60_000} minutes`);
+  removeStartedSync();
+  summarize();
+  process.exit(1);
+}, WATCHDOG_MS).unref();
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    fail(`interrupted by ${signal}`);
+    removeStartedSync();
+    summarize();
+    process.exit(1);
+  });
+}
+
 if (opts.sidecar) await checkSidecar(opts.sidecar);
 if (opts.webhook) await checkWebhook(opts.webhook);
 if (opts.webhook ?? opts.sidecar) {
   await checkContentsCheckBites(opts.webhook ?? opts.sidecar, opts.webhook ? 'webhook' : 'sidecar');
 }
-if (summary.length > 0) console.log(`[images] ${summary.join('; ')}`);
-if (opts.started)
-  console.log(
-    `[images] took ${Math.round(Date.now() / 1000 - Number(opts.started))}s${opts.log ? `; log: ${opts.log}` : ''}`,
-  );
-console.log(`images: ${passed} passed, ${failed} failed`);
+summarize();
 process.exit(failed > 0 ? 1 : 0);
