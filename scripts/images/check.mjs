@@ -626,6 +626,14 @@ async function checkSidecar(image) {
         );
       console.log(indent(shown.join('\n')));
     });
+    await check(`${label}: /healthz and /readyz answer 200 (the injected probes)`, async () => {
+      const problems = [];
+      for (const path of ['/healthz', '/readyz']) {
+        const answer = await httpGet(`http://127.0.0.1:${httpPort}${path}`);
+        if (answer.status !== 200) problems.push(`${path}: HTTP ${answer.status} ${answer.body}`);
+      }
+      return problems.join('\n');
+    });
     await checkProcess(label, id);
     await checkStop(label, id);
     await check(`${label}: its output carries no share`, async () => {
@@ -735,7 +743,7 @@ async function checkWebhook(image) {
         `http://127.0.0.1:${metricsPort}/readyz, reached through nsenter`,
     );
 
-    await check(`${label}: /readyz answers 200 on the metrics port`, async () => {
+    await check(`${label}: /readyz and /healthz answer 200 on the metrics port`, async () => {
       await waitForContainer(id, '/readyz', async () => {
         const answer = await requestInContainer(
           id,
@@ -744,6 +752,8 @@ async function checkWebhook(image) {
         );
         return answer.status === 200 ? answer : undefined;
       });
+      const health = await requestInContainer(id, 'GET', `http://127.0.0.1:${metricsPort}/healthz`);
+      return health.status === 200 ? '' : `/healthz: HTTP ${health.status} ${health.body}`;
     });
     await check(
       `${label}: answers an AdmissionReview over TLS with a patch that adds the sidecar`,
