@@ -6,9 +6,11 @@
 // - The key Secret is mounted only into this container, read-only, with `defaultMode: 0440`
 //   (owner and group may read, others nothing).
 // - When the pod sets `securityContext.fsGroup` (the official Vault and OpenBao charts set 1000),
-//   the kubelet makes the files of Secret volumes group-owned by that GID, and every container of
-//   the pod runs with fsGroup among its supplementary groups. So the group-read bit is what lets
-//   the sidecar read the shares, whatever its own uid and primary gid are.
+//   the kubelet makes the files of Secret volumes group-owned by that GID (and ORs in 0440, its
+//   read-only mask: pkg/volume/volume_linux.go SetVolumeOwnership), and every container of the pod
+//   runs with fsGroup among its supplementary groups. So the group-read bit is what lets the
+//   sidecar read the shares, whatever its own uid and primary gid are. 0440 is asked for
+//   explicitly so "others" never read them, whatever the kubelet version.
 // - The sidecar therefore runs as its own non-root identity, `runAsUser`/`runAsGroup` 65532 (the
 //   image's `nonroot` user) by default, not as Vault's uid 100: Vault's processes cannot signal or
 //   read the memory of the process that holds the shares, and runAsNonRoot is checkable without

@@ -164,12 +164,10 @@ describe('the official Vault chart pod (HA raft, TLS)', () => {
       expect(keyFileAccess(patched, sidecar, '/vault/unseal-keys')).toBe('group');
     });
 
-    it('would not read them with owner-only 0400 (the model can say no)', () => {
+    it('would not read them without the fsGroup: fsGroup is the field that makes it so', () => {
       const { patched } = inject('vault-0');
-      const keys = patched['spec']['volumes'].find(
-        (v: Json) => v['name'] === 'vault-autounseal-keys',
-      );
-      keys['secret']['defaultMode'] = 0o400;
+      delete patched['spec']['securityContext']['fsGroup'];
+      // Files root:root r--r-----, process 65532:65532 with no supplementary group 0.
       expect(keyFileAccess(patched, sidecarOf(patched)!, '/vault/unseal-keys')).toBe('none');
     });
 
