@@ -424,6 +424,24 @@ describe('metric names in the alert rules and the dashboard match what the code 
       'vault_autounseal_keys_loaded{job="vault-autounseal-sidecar"}',
     );
     expect((loaded.data.result[0] as { value: [number, string] }).value[1]).toBe('3');
+    // The unseal it did: one successful round, timed, with its shares accepted.
+    for (const expr of [
+      'vault_autounseal_unseals_total{job="vault-autounseal-sidecar",result="success"}',
+      'vault_autounseal_unseal_duration_seconds_count{job="vault-autounseal-sidecar"}',
+      'vault_autounseal_key_submissions_total{job="vault-autounseal-sidecar",result="accepted"}',
+    ]) {
+      const answer = await prometheus!.query(expr);
+      const value = (answer.data.result[0] as { value: [number, string] } | undefined)?.value[1];
+      expect(Number(value), expr).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it('the webhook scrape counts the AdmissionReview it answered', async () => {
+    const answer = await prometheus!.query(
+      'vault_autounseal_webhook_admissions_total{job="vault-autounseal-webhook",result="injected"}',
+    );
+    const value = (answer.data.result[0] as { value: [number, string] } | undefined)?.value[1];
+    expect(value).toBe('1');
   });
 });
 
