@@ -61,7 +61,12 @@ export const SETTINGS = {
   SIDECAR_RUN_AS_GROUP: '65532',
   /** Key Secret(s) when the pod has no `vault-autounseal.io/keys-secret`; comma-separated. */
   DEFAULT_KEYS_SECRET: 'vault-unseal-keys',
-  /** Native sidecar (init container with restartPolicy Always, Kubernetes ≥ 1.29) by default. */
+  /**
+   * Native sidecar (init container with restartPolicy Always, on by default from Kubernetes 1.29)
+   * unless the pod's `vault-autounseal.io/native-sidecar` says otherwise. Set `false` on older
+   * clusters: an apiserver without the feature drops `restartPolicy`, and the never-ending init
+   * container would hold the Vault container back forever.
+   */
   DEFAULT_NATIVE_SIDECAR: 'true',
 } as const;
 
