@@ -350,28 +350,56 @@ describe('helm chart', () => {
   });
 
   describe('values that would break a cluster are refused at render time', () => {
+    // [values, what values.schema.json says, what the templates say when schema checks are skipped]
     it.each([
       // the apiserver waits this long on every matching pod (vault-helm#366)
-      [['--set', 'webhook.timeoutSeconds=10'], 'timeoutSeconds must be at most 5'],
+      [
+        ['--set', 'webhook.timeoutSeconds=10'],
+        "at '/webhook/timeoutSeconds': maximum",
+        'timeoutSeconds must be at most 5',
+      ],
       // the annotation entry matches every pod of unlabelled namespaces
       [
         ['--set', 'webhook.annotationOptIn.timeoutSeconds=6'],
+        "at '/webhook/annotationOptIn/timeoutSeconds': maximum",
         'annotationOptIn.timeoutSeconds must be at most 5',
       ],
-      [['--set', 'tls.mode=selfsigned'], 'tls.mode must be cert-manager, generate or secret'],
-      [['--set', 'tls.mode=secret', '--set', 'tls.secret.name=x'], 'tls.secret.caBundle'],
-      [['--set', 'webhook.failurePolicy=Retry'], 'failurePolicy must be Fail or Ignore'],
-    ])('%j', async (args, message) => {
+      [
+        ['--set', 'tls.mode=selfsigned'],
+        "at '/tls/mode': value must be one of",
+        'tls.mode must be cert-manager, generate or secret',
+      ],
+      [
+        ['--set', 'webhook.failurePolicy=Retry'],
+        "at '/webhook/failurePolicy': value must be one of",
+        'failurePolicy must be Fail or Ignore',
+      ],
+      // secret mode without the CA: the apiserver could not verify the webhook
+      [
+        ['--set', 'tls.mode=secret', '--set', 'tls.secret.name=x'],
+        'tls.secret.caBundle',
+        'tls.secret.caBundle',
+      ],
+    ])('%j', async (args, schemaMessage, templateMessage) => {
+      const template = ['template', 'vault-autounseal', CHART, '--namespace', NAMESPACE, ...args];
+      const checked = await run(requireHelm(), template);
+      expect(checked.code).not.toBe(0);
+      expect(checked.stderr).toContain(schemaMessage);
+      const unchecked = await run(requireHelm(), [...template, '--skip-schema-validation']);
+      expect(unchecked.code).not.toBe(0);
+      expect(unchecked.stderr).toContain(templateMessage);
+    });
+
+    it('a keys Secret name that is not a DNS name is refused by the schema', async () => {
       const result = await run(requireHelm(), [
         'template',
         'vault-autounseal',
         CHART,
-        '--namespace',
-        NAMESPACE,
-        ...args,
+        '--set',
+        'sidecar.keysSecret=Vault_Keys',
       ]);
       expect(result.code).not.toBe(0);
-      expect(result.stderr).toContain(message);
+      expect(result.stderr).toContain("at '/sidecar/keysSecret'");
     });
   });
 
