@@ -32,14 +32,7 @@ function relayLogs(name: string, sidecar: SidecarProcess): void {
     buffered = lines.pop() ?? '';
     for (const line of lines) {
       try {
-        const {
-          level,
-          time,
-          msg,
-          name: _n,
-          component: _c,
-          ...fields
-        } = JSON.parse(line) as Record<string, unknown>;
+        const { level, time, msg, ...fields } = JSON.parse(line) as Record<string, unknown>;
         const extra = Object.entries(fields)
           .filter(([key]) =>
             ['durationSeconds', 'loaded', 'state', 'threshold', 'code'].includes(key),

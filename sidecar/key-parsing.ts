@@ -29,25 +29,27 @@ const HEX = /^[0-9a-fA-F]+$/;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 /** Decodes one share written as hex or base64, or says why it cannot. */
+const isShareLength = (bytes: number): boolean =>
+  bytes >= MIN_SHARE_BYTES && bytes <= MAX_SHARE_BYTES;
+const WRONG_LENGTH: ParsedKeyFile = {
+  ok: false,
+  problem: 'wrong length: a share decodes to 16–33 bytes',
+};
+
 export function decodeShare(text: string): ParsedKeyFile {
   const trimmed = text.trim();
   if (trimmed === '') return { ok: false, problem: 'empty' };
-  if (HEX.test(trimmed) && trimmed.length % 2 === 0) {
-    const bytes = trimmed.length / 2;
-    if (bytes >= MIN_SHARE_BYTES && bytes <= MAX_SHARE_BYTES) {
-      return { ok: true, shares: [{ hex: trimmed.toLowerCase() }] };
-    }
+  const isHex = HEX.test(trimmed);
+  if (isHex && trimmed.length % 2 === 0 && isShareLength(trimmed.length / 2)) {
+    return { ok: true, shares: [{ hex: trimmed.toLowerCase() }] };
   }
   if (BASE64.test(trimmed) && trimmed.length % 4 === 0) {
     const bytes = Buffer.from(trimmed, 'base64');
-    if (bytes.length < MIN_SHARE_BYTES || bytes.length > MAX_SHARE_BYTES) {
-      return { ok: false, problem: 'wrong length: a share decodes to 16–33 bytes' };
-    }
-    return { ok: true, shares: [{ hex: bytes.toString('hex') }] };
+    return isShareLength(bytes.length)
+      ? { ok: true, shares: [{ hex: bytes.toString('hex') }] }
+      : WRONG_LENGTH;
   }
-  if (HEX.test(trimmed))
-    return { ok: false, problem: 'wrong length: a share decodes to 16–33 bytes' };
-  return { ok: false, problem: 'not a hex or base64 share' };
+  return isHex ? WRONG_LENGTH : { ok: false, problem: 'not a hex or base64 share' };
 }
 
 /** The JSON fields that carry shares, in the order we prefer them. */

@@ -62,16 +62,9 @@ function installCrashGuards(logger: ReturnType<typeof createLogger>): void {
   // Node's default handlers print the whole error object, and an HTTP client error carries its
   // request body, which for an unseal call is a share. Print name and a scrubbed message only.
   const die = (kind: string) => (error: unknown) => {
-    const e = error as { name?: unknown; message?: unknown };
-    logger.fatal(
-      {
-        err: {
-          name: String(e?.name ?? 'Error'),
-          message: scrubSecrets(String(e?.message ?? error)),
-        },
-      },
-      kind,
-    );
+    const name = error instanceof Error ? error.name : 'Error';
+    const message = error instanceof Error ? error.message : 'a non-Error value was thrown';
+    logger.fatal({ err: { name, message: scrubSecrets(message) } }, kind);
     process.exit(1);
   };
   process.on('uncaughtException', die('uncaught exception'));

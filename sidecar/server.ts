@@ -23,6 +23,8 @@ export function buildSidecarServer(deps: {
       isReady: () => deps.unsealer.isRunning(),
     },
   });
-  app.get('/status', async () => ({ address: deps.address, ...deps.unsealer.view() }));
+  app.get('/status', (_request, reply) =>
+    reply.send({ address: deps.address, ...deps.unsealer.view() }),
+  );
   return app;
 }

@@ -217,14 +217,18 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     backoffUntil = 0;
   }
 
-  function observe(next: SealStatus): void {
-    const now = clock.now();
-    status = next;
+  function exportStatus(next: SealStatus, shamirSealed: boolean): void {
     metrics.vaultSealed.set(next.sealed ? 1 : 0);
     metrics.vaultInitialized.set(next.initialized ? 1 : 0);
     metrics.unsealThreshold.set(next.threshold);
+    metrics.keysInsufficient.set(shamirSealed && keys.shares.length < next.threshold ? 1 : 0);
+  }
+
+  function observe(next: SealStatus): void {
+    const now = clock.now();
+    status = next;
     const sealed = next.initialized && next.sealed && !next.recoverySeal && next.threshold > 0;
-    metrics.keysInsufficient.set(sealed && keys.shares.length < next.threshold ? 1 : 0);
+    exportStatus(next, sealed);
     if (sealed && sealedSince === undefined) {
       sealedSince = now;
       logger.info({ threshold: next.threshold, progress: next.progress }, 'vault is sealed');
@@ -312,26 +316,21 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       clock.now(),
     );
     round = folded.round;
-    switch (folded.event) {
-      case 'unsealed':
-      case 'progress':
-      case 'duplicate':
-      case 'awaiting-unseal':
-        metrics.keySubmissions.inc({ result: 'accepted' });
-        if (answer.kind !== 'status') return undefined;
-        observe(answer.status);
-        return folded.event === 'progress' || folded.event === 'duplicate'
-          ? answer.status
-          : undefined;
-      case 'rejected':
-      case 'rejected-foreign-round':
-        onRejected(folded.event === 'rejected-foreign-round');
-        return folded.event === 'rejected-foreign-round' ? await checkStatus() : undefined;
-      case 'error':
-        metrics.keySubmissions.inc({ result: 'error' });
-        if (answer.failure) recordError(answer.failure, 'unseal');
-        return undefined;
+    if (answer.kind === 'status') {
+      metrics.keySubmissions.inc({ result: 'accepted' });
+      observe(answer.status);
+      // Go on with the round only while it is open; unsealed or awaiting a join ends this tick.
+      const roundGoesOn = folded.event === 'progress' || folded.event === 'duplicate';
+      return roundGoesOn ? answer.status : undefined;
     }
+    if (answer.kind === 'rejected') {
+      const foreign = folded.event === 'rejected-foreign-round';
+      onRejected(foreign);
+      return foreign ? await checkStatus() : undefined;
+    }
+    metrics.keySubmissions.inc({ result: 'error' });
+    if (answer.failure) recordError(answer.failure, 'unseal');
+    return undefined;
   }
 
   async function checkStatus(): Promise<SealStatus | undefined> {
@@ -430,6 +429,54 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       });
   }
 
+  function vaultView(): StatusView['vault'] {
+    const base = { reachable, checkedAt: checkedAt === undefined ? null : iso(checkedAt) };
+    if (!status) {
+      return {
+        ...base,
+        initialized: null,
+        sealed: null,
+        threshold: null,
+        shares: null,
+        progress: null,
+        version: null,
+        sealType: null,
+        recoverySeal: null,
+      };
+    }
+    return {
+      ...base,
+      initialized: status.initialized,
+      sealed: status.sealed,
+      threshold: status.threshold,
+      shares: status.shares,
+      progress: status.progress,
+      version: status.version,
+      sealType: status.type,
+      recoverySeal: status.recoverySeal,
+    };
+  }
+
+  function buildView(): StatusView {
+    const now = clock.now();
+    return {
+      state,
+      vault: vaultView(),
+      keys: {
+        loaded: keys.shares.length,
+        insufficient:
+          status !== undefined && status.initialized && keys.shares.length < status.threshold,
+        sources: keys.sources.map((s) => ({ path: s.path, shares: s.shares })),
+        invalidFiles: keys.invalid.map((i) => ({ path: i.path, reason: i.reason })),
+      },
+      paused: pause.paused,
+      pauseAnnotationUnrecognised: pause.unrecognisedValue ?? null,
+      backoffUntil: backoffUntil > now ? iso(backoffUntil) : null,
+      lastUnseal,
+      lastError,
+    };
+  }
+
   return {
     start() {
       running = true;
@@ -451,35 +498,7 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       const longest = Math.max(timing.intervalMs, timing.retryIntervalMs, timing.requestTimeoutMs);
       return running && clock.now() - lastBeat <= 3 * longest;
     },
-    view(): StatusView {
-      return {
-        state,
-        vault: {
-          reachable,
-          initialized: status?.initialized ?? null,
-          sealed: status?.sealed ?? null,
-          threshold: status?.threshold ?? null,
-          shares: status?.shares ?? null,
-          progress: status?.progress ?? null,
-          version: status?.version ?? null,
-          sealType: status?.type ?? null,
-          recoverySeal: status?.recoverySeal ?? null,
-          checkedAt: checkedAt === undefined ? null : iso(checkedAt),
-        },
-        keys: {
-          loaded: keys.shares.length,
-          insufficient:
-            status !== undefined && status.initialized && keys.shares.length < status.threshold,
-          sources: keys.sources.map((s) => ({ path: s.path, shares: s.shares })),
-          invalidFiles: keys.invalid.map((i) => ({ path: i.path, reason: i.reason })),
-        },
-        paused: pause.paused,
-        pauseAnnotationUnrecognised: pause.unrecognisedValue ?? null,
-        backoffUntil: backoffUntil > clock.now() ? iso(backoffUntil) : null,
-        lastUnseal,
-        lastError,
-      };
-    },
+    view: () => buildView(),
   };
 }
 

@@ -57,17 +57,25 @@ const TLS_CODES = new Set([
 
 /** Turns anything node-vault or axios threw into a secret-free failure. Never keeps the error object. */
 export function describeVaultError(error: unknown, address: string): VaultFailure {
-  const e = error as { code?: unknown; message?: unknown; response?: { statusCode?: unknown } };
+  const e = (typeof error === 'object' && error !== null ? error : {}) as {
+    code?: unknown;
+    message?: unknown;
+    response?: { statusCode?: unknown };
+  };
   const code = typeof e.code === 'string' ? e.code : '';
-  const statusCode = typeof e.response?.statusCode === 'number' ? e.response.statusCode : undefined;
   const message = scrubSecrets(typeof e.message === 'string' ? e.message : 'unknown error');
-  if (statusCode !== undefined) {
+  const statusCode = e.response?.statusCode;
+  if (typeof statusCode === 'number') {
     return {
       code: 'http',
       httpStatus: statusCode,
       message: `server answered ${statusCode}: ${message}`,
     };
   }
+  return describeTransportError(code, message, address);
+}
+
+function describeTransportError(code: string, message: string, address: string): VaultFailure {
   if (code === 'ECONNABORTED' || code === 'ETIMEDOUT' || /timeout/i.test(message)) {
     return { code: 'timeout', message: `no answer from ${address} in time` };
   }
