@@ -17,10 +17,34 @@ const PURE_FILES = [
   'webhook/pod.ts',
   'webhook/keys.ts',
 ];
-const IO_MODULES = ['node:fs', 'node:fs/promises', 'node:http', 'node:https', 'node:net', 'node:child_process', 'fs', 'http', 'https', 'chokidar', 'node-vault', 'fastify', 'pino'];
+const IO_MODULES = [
+  'node:fs',
+  'node:fs/promises',
+  'node:http',
+  'node:https',
+  'node:net',
+  'node:child_process',
+  'fs',
+  'http',
+  'https',
+  'chokidar',
+  'node-vault',
+  'fastify',
+  'pino',
+];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.cache/**', 'coverage/**', 'deploy/**', 'eslint.config.js', 'scripts/**/*.mjs'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      '.cache/**',
+      'coverage/**',
+      'deploy/**',
+      'eslint.config.js',
+      'scripts/**/*.mjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -33,7 +57,10 @@ export default tseslint.config(
       complexity: ['error', 10],
       'max-depth': ['error', 3],
       'max-params': ['error', 4],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
     },
   },
   {

@@ -11,6 +11,7 @@ export default function setup(): () => void {
   process.env[RUN_ENV] = run;
   return () => {
     const killed = killOrphans(run);
-    if (killed > 0) process.stderr.write(`[harness] killed ${killed} process(es) left behind by tests\n`);
+    if (killed > 0)
+      process.stderr.write(`[harness] killed ${killed} process(es) left behind by tests\n`);
   };
 }
