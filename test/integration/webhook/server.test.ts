@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-unsafe-return -- raw Kubernetes JSON is untyped by nature */
 // The webhook over real HTTPS: every fixture is sent as the apiserver would send it, every patch
 // is applied with rfc6902 and validated against the Kubernetes schema.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -275,7 +274,6 @@ function mutate(review: Json, random: () => number): string {
   for (let r = 0; r < rounds; r++) {
     const path = pick(paths(copy).filter((p) => p.length > 0));
     const key = path[path.length - 1]!;
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- walking arbitrary JSON
     let parent: any = copy;
     for (const step of path.slice(0, -1)) parent = parent[step];
     const action = random();

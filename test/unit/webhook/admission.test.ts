@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-unsafe-return -- raw Kubernetes JSON is untyped by nature */
 // AdmissionReview handling: what is a bad request, what is allowed untouched, what is denied and
 // how the denial reads.
 import { describe, expect, it } from 'vitest';

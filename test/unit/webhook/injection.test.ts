@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-unsafe-return -- raw Kubernetes JSON is untyped by nature; the schema check types it */
 // The whole pure pipeline on the real fixtures: AdmissionReview in, patch out, patch applied with
 // rfc6902, result validated against the Kubernetes schema and checked against the contract.
 import { describe, expect, it } from 'vitest';
