@@ -82,6 +82,46 @@ describe('a freshly initialised 5/3 server', () => {
   });
 });
 
+describe('split custody', () => {
+  it('unseals from two key directories that each hold fewer than t shares', async () => {
+    const server = track(await startOpenBao({ storage: 'persistent' }));
+    const init = await server.init(5, 3);
+    const teamA = tempDir('keys-a');
+    const teamB = tempDir('keys-b');
+    writeSecretVolume(teamA, { 'share-a1': init.keysHex[0]!, 'share-a2': init.keysHex[1]! });
+    writeSecretVolume(teamB, { 'share-b1': init.keysBase64[1]!, 'share-b2': init.keysBase64[3]! });
+    const sidecar = await sidecarFor(server.addr, `${teamA},${teamB}`);
+    await server.waitUntil('unsealed', (s) => s.sealed === false);
+    // The base64 of share 1 in team B's directory is the same share as team A's hex: 3 distinct.
+    expect((await sidecar.status()).keys.loaded).toBe(3);
+    await expectNoLeaks(sidecar, init);
+  });
+});
+
+describe('an unreachable server', () => {
+  it('keeps the sidecar live and ready, says what is wrong, and logs the repeated error once', async () => {
+    const sidecar = await sidecarFor('http://127.0.0.1:1', tempDir('keys'));
+    await waitFor('several failed checks', async () =>
+      metricValue(await sidecar.metrics(), 'vault_autounseal_checks_total{result="error"}') >= 10
+        ? true
+        : undefined,
+    );
+    expect((await sidecar.get('/healthz')).status).toBe(200);
+    expect((await sidecar.get('/readyz')).status).toBe(200);
+    const status = await sidecar.status();
+    expect(status.state).toBe('unreachable');
+    expect(status.vault.reachable).toBe(false);
+    expect(status.lastError).toMatchObject({
+      code: 'unreachable',
+      message: 'cannot reach http://127.0.0.1:1: ECONNREFUSED',
+    });
+    expect(metricValue(await sidecar.metrics(), 'vault_autounseal_vault_up')).toBe(0);
+    const errorLines = sidecar.logs().filter((l) => l.level === 'error');
+    expect(errorLines).toHaveLength(1);
+    expect(errorLines[0]!.msg).toBe('seal-status: cannot reach http://127.0.0.1:1: ECONNREFUSED');
+  });
+});
+
 describe('an unsealed server that goes down or is sealed', () => {
   it('is unsealed again after SIGKILL and a restart on the same storage, and after an API seal, without restarting the sidecar', async () => {
     const server = track(await startOpenBao({ storage: 'persistent' }));
