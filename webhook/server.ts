@@ -4,6 +4,7 @@
 import type { Server as HttpsServer } from 'node:https';
 import {
   fastify,
+  LogController,
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
@@ -12,6 +13,7 @@ import {
 } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { createQuietFastify } from '../common/http-server.js';
 import { registerOpsRoutes } from '../common/ops-routes.js';
 import { reviewAdmission, type AdmissionContext } from './admission.js';
 import type { WebhookConfig } from './config.js';
@@ -110,7 +112,7 @@ function buildAdmissionServer(deps: WebhookServerDeps): FastifyInstance<HttpsSer
     https: { cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' },
     bodyLimit: deps.config.maxBodyBytes,
     loggerInstance: baseLogger(deps.logger),
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // A request that trickles in is cut off well past the apiserver's own ≤ 5 s timeout.
     requestTimeout: 15_000,
     return503OnClosing: true,
@@ -137,10 +139,7 @@ function buildAdmissionServer(deps: WebhookServerDeps): FastifyInstance<HttpsSer
 
 export function buildWebhookServer(deps: WebhookServerDeps): WebhookServers {
   const admission = buildAdmissionServer(deps);
-  const ops = fastify({
-    loggerInstance: baseLogger(deps.logger),
-    disableRequestLogging: true,
-  });
+  const ops = createQuietFastify(deps.logger);
   registerOpsRoutes(ops, {
     registry: deps.registry,
     probes: {
