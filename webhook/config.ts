@@ -11,8 +11,7 @@ import {
 } from '../common/config-problems.js';
 import type { PullPolicy, SidecarDefaults } from './sidecar-spec.js';
 
-/** pino's levels, spelled out so this file loads no I/O module. */
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+import { LOG_LEVELS, type LogLevel } from '../common/log-levels.js';
 
 export interface WebhookConfig {
   readonly port: number;
@@ -72,7 +71,6 @@ export const SETTINGS = {
 
 type SettingName = keyof typeof SETTINGS;
 
-const LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const PULL_POLICIES: readonly string[] = ['Always', 'IfNotPresent', 'Never'];
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const QUANTITY = /^(\d+(?:\.\d+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
@@ -270,7 +268,7 @@ export function parseWebhookConfig(
     tlsCertFile: reader.raw('WEBHOOK_TLS_CERT_FILE').text,
     tlsKeyFile: reader.raw('WEBHOOK_TLS_KEY_FILE').text,
     namespace: readNamespace(reader, context.serviceAccountNamespace),
-    logLevel: reader.oneOf<LogLevel>('LOG_LEVEL', LEVELS),
+    logLevel: reader.oneOf<LogLevel>('LOG_LEVEL', LOG_LEVELS),
     maxBodyBytes: readBodyLimit(reader),
     sidecar: readSidecar(reader),
   };

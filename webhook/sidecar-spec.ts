@@ -22,6 +22,7 @@
 // - The Secret volume is `optional: true`: Vault must start, and be initialised, before its key
 //   Secret can exist. A required volume would hold the pod in ContainerCreating forever. The
 //   kubelet fills the volume once the Secret appears, and the sidecar watches the directory.
+import { LOG_LEVELS } from '../common/log-levels.js';
 import { parseDuration, DURATION_FORMAT } from '../common/duration.js';
 import {
   INTERVAL_ANNOTATION,
@@ -71,16 +72,6 @@ const FILE_ENV: readonly string[] = [
   'BAO_CLIENT_KEY',
 ];
 
-// pino's levels. Not imported from common/logger.ts, which loads pino: this file stays pure.
-const LOG_LEVELS: readonly string[] = [
-  'fatal',
-  'error',
-  'warn',
-  'info',
-  'debug',
-  'trace',
-  'silent',
-];
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const ENV_REFERENCE = /\$\(([-._a-zA-Z][-._a-zA-Z0-9]*)\)/g;
 
@@ -175,7 +166,7 @@ function parseInterval(pod: PodView, problems: Problem[]): string | undefined {
 function parseLogLevel(pod: PodView, problems: Problem[]): string | undefined {
   const raw = pod.annotations[LOG_LEVEL_ANNOTATION];
   if (raw === undefined) return undefined;
-  if (LOG_LEVELS.includes(raw)) return raw;
+  if ((LOG_LEVELS as readonly string[]).includes(raw)) return raw;
   problems.push({
     reason: 'invalid-annotation',
     message: `annotation ${LOG_LEVEL_ANNOTATION} is ${JSON.stringify(raw.slice(0, 63))}; accepted values: ${LOG_LEVELS.join(', ')}`,
