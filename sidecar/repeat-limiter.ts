@@ -3,8 +3,8 @@
 export interface RepeatLimiter {
   /** Whether to log this occurrence of `key`; when yes, how many were suppressed since the last line. */
   shouldLog(key: string, now: number): { log: boolean; suppressed: number };
-  /** Forget `key` (the condition cleared), so its next occurrence is logged at once. */
-  clear(key: string): void;
+  /** Forget every key starting with `prefix` (the condition cleared): the next occurrence is logged at once. */
+  clear(prefix: string): void;
 }
 
 export function createRepeatLimiter(windowMs = 60_000): RepeatLimiter {
@@ -20,8 +20,8 @@ export function createRepeatLimiter(windowMs = 60_000): RepeatLimiter {
       entry.suppressed += 1;
       return { log: false, suppressed: entry.suppressed };
     },
-    clear(key) {
-      seen.delete(key);
+    clear(prefix) {
+      for (const key of [...seen.keys()]) if (key.startsWith(prefix)) seen.delete(key);
     },
   };
 }

@@ -142,7 +142,8 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     if (next === state) return;
     const previous = state;
     state = next;
-    if (previous === 'unreachable') repeats.clear('seal-status:unreachable');
+    // Back in touch: the next failure of any kind is news again, and is logged at once.
+    if (previous === 'unreachable') repeats.clear('seal-status:');
     // Reported elsewhere: unreachable through recordError (with its repeat limit), paused by refreshPause.
     if (next === 'unreachable' || next === 'paused') return;
     const level = PROBLEM_STATES.has(next) ? 'warn' : 'info';
