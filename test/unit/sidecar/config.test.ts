@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseSidecarConfig } from '../../../sidecar/config.js';
 
@@ -105,6 +106,49 @@ describe('parseSidecarConfig', () => {
     );
     expect(problems.find((p) => p.setting === 'LOG_LEVEL')?.message).toContain(
       'fatal, error, warn, info, debug, trace, silent',
+    );
+  });
+});
+
+describe('parseSidecarConfig, properties', () => {
+  const SETTING_NAMES = [
+    'VAULT_ADDR',
+    'BAO_ADDR',
+    'VAULT_SKIP_VERIFY',
+    'UNSEAL_KEYS_DIR',
+    'UNSEAL_INTERVAL',
+    'UNSEAL_RETRY_INTERVAL',
+    'UNSEAL_MAX_BACKOFF',
+    'UNSEAL_REQUEST_TIMEOUT',
+    'UNSEAL_HTTP_ADDR',
+    'LOG_LEVEL',
+    'VAULT_CLIENT_CERT',
+    'VAULT_CLIENT_KEY',
+  ];
+
+  it('never throws: any environment gives a config or a list of problems, each naming a setting', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.constantFrom(...SETTING_NAMES), fc.string()), (env) => {
+        const parsed = parseSidecarConfig(env, []);
+        if (!parsed.ok) {
+          expect(parsed.problems.length).toBeGreaterThan(0);
+          for (const problem of parsed.problems) expect(problem.message.length).toBeGreaterThan(0);
+        }
+      }),
+    );
+  });
+
+  it('reads every well-formed duration exactly', () => {
+    const units = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 10_000 }),
+        fc.constantFrom(...(Object.keys(units) as (keyof typeof units)[])),
+        (amount, unit) => {
+          const parsed = parseSidecarConfig({ UNSEAL_INTERVAL: `${amount}${unit}` }, []);
+          expect(parsed.ok && parsed.value.intervalMs).toBe(amount * units[unit]);
+        },
+      ),
     );
   });
 });
