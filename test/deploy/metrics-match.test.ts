@@ -22,6 +22,7 @@ import { startOpenBao, type OpenBaoServer } from '../harness/openbao.js';
 import { freePort, waitFor } from '../harness/ports.js';
 import { startSidecar, type SidecarProcess } from '../harness/sidecar-process.js';
 import { createTestCa } from '../harness/test-ca.js';
+import { reviewFor } from '../fixtures/webhook/fixtures.js';
 import { CHART, ROOT } from './support.js';
 
 const execFileAsync = promisify(execFile);
@@ -159,34 +160,19 @@ async function startWebhook(
 
 /** One real AdmissionReview for an opted-in pod, over TLS, as the apiserver would send it. */
 async function admitOnePod(port: number, caPem: string): Promise<Record<string, unknown>> {
-  const review = {
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: '7f0b2c9e-1d3a-4c55-9a0e-2b7d6e1f8a90',
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      requestKind: { group: '', version: 'v1', kind: 'Pod' },
-      requestResource: { group: '', version: 'v1', resource: 'pods' },
-      name: 'vault-0',
-      namespace: 'vault',
-      operation: 'CREATE',
-      userInfo: { username: 'system:serviceaccount:kube-system:statefulset-controller' },
-      object: {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: {
-          name: 'vault-0',
-          namespace: 'vault',
-          labels: { 'vault-autounseal.io/inject': 'true' },
-        },
-        spec: { containers: [{ name: 'vault', image: 'hashicorp/vault:1.18' }] },
+  const review = reviewFor(
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: 'vault-0',
+        namespace: 'vault',
+        labels: { 'vault-autounseal.io/inject': 'true' },
       },
-      oldObject: null,
-      dryRun: false,
-      options: { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions' },
+      spec: { containers: [{ name: 'vault', image: 'hashicorp/vault:1.18' }] },
     },
-  };
+    { uid: '7f0b2c9e-1d3a-4c55-9a0e-2b7d6e1f8a90' },
+  );
   const body = JSON.stringify(review);
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
