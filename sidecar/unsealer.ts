@@ -261,7 +261,8 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       case 'idle':
         return action.reason === 'unsealed' ? 'unsealed' : 'not-initialized';
       case 'blocked':
-        return action.reason === 'wrong-keys' ? 'wrong-keys' : action.reason;
+        // Every block reason is a state of the same name.
+        return action.reason;
       case 'await-unseal':
         return 'awaiting-unseal';
       default:
