@@ -22,3 +22,28 @@ export function formatDuration(ms: number): string {
   if (ms < 60_000) return `${Number((ms / 1_000).toFixed(3))}s`;
   return `${Number((ms / 60_000).toFixed(3))}m`;
 }
+
+/** The sane range of one duration setting, inclusive, in milliseconds. */
+export interface DurationRange {
+  readonly minMs: number;
+  readonly maxMs: number;
+}
+
+export type CheckedDuration =
+  | { readonly ok: true; readonly ms: number }
+  | { readonly ok: false; readonly message: string };
+
+/**
+ * A duration that must lie in `range`. Out-of-range values are refused rather than clamped: Node
+ * turns a timer above 2^31−1 ms into 1 ms, so `720h` would silently become a hot loop, and `1ms`
+ * is one. The message states the range, so the operator can fix it in one go.
+ */
+export function checkDuration(text: string, range: DurationRange): CheckedDuration {
+  const ms = parseDuration(text);
+  const accepted = `a duration from ${formatDuration(range.minMs)} to ${formatDuration(range.maxMs)} (such as 500ms, 5s or 2m)`;
+  if (ms === undefined) return { ok: false, message: `"${text}" is not ${accepted}` };
+  if (ms < range.minMs || ms > range.maxMs) {
+    return { ok: false, message: `"${text}" is out of range: ${accepted}` };
+  }
+  return { ok: true, ms };
+}

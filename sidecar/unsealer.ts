@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { KeySnapshot } from './key-files.js';
 import type { SidecarMetrics } from './metrics.js';
 import type { PauseState } from './pause.js';
-import { createRepeatLimiter } from './repeat-limiter.js';
+import { createRepeatLimiter } from '../common/repeat-limiter.js';
 import {
   afterSubmit,
   backoffDelay,

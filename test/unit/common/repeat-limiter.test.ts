@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRepeatLimiter } from '../../../sidecar/repeat-limiter.js';
+import { createRepeatLimiter } from '../../../common/repeat-limiter.js';
 
 describe('createRepeatLimiter', () => {
   it('logs the first occurrence, then at most once a window with the count it held back', () => {
