@@ -6,10 +6,21 @@
 // each warning ≤ 120 characters. Only pods on CREATE are mutated. `dryRun` gets the very same
 // answer: nothing here has side effects.
 import { buildPatch } from './patch.js';
-import { INJECT_KEY, NAMESPACE_INJECTION_LABEL } from './keys.js';
 import { podDisplayName, readPod, isObject, type JsonObject, type PodView } from './pod.js';
 import { buildSidecarSpec, type SidecarDefaults } from './sidecar-spec.js';
-import { shouldInject, type NamespaceInjection, type SkipReason } from './should-inject.js';
+import { boundWarnings, clip } from './bounded-text.js';
+import {
+  INJECT_KEY,
+  NAMESPACE_INJECTION_LABEL,
+  SIDECAR_CONTAINER_NAME,
+  STATUS_ANNOTATION,
+} from './keys.js';
+import {
+  hasStaleStatus,
+  shouldInject,
+  type NamespaceInjection,
+  type SkipReason,
+} from './should-inject.js';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 
@@ -60,9 +71,6 @@ export type AdmissionResult =
       readonly detail: string | undefined;
     };
 
-const MAX_WARNING_CHARS = 120;
-const MAX_WARNINGS = 10;
-
 interface ValidRequest {
   readonly uid: string;
   readonly request: JsonObject;
@@ -89,12 +97,6 @@ function isPodCreate(request: JsonObject): { pod: boolean; create: boolean } {
   const pod =
     kind['kind'] === 'Pod' && text(kind['group']) === '' && text(request['subResource']) === '';
   return { pod, create: request['operation'] === 'CREATE' };
-}
-
-function shortWarnings(warnings: readonly string[]): string[] {
-  return warnings
-    .slice(0, MAX_WARNINGS)
-    .map((w) => (w.length > MAX_WARNING_CHARS ? `${w.slice(0, MAX_WARNING_CHARS - 3)}...` : w));
 }
 
 function allow(
@@ -126,6 +128,10 @@ function skipWarning(
   reason: SkipReason,
   context: AdmissionContext,
 ): string | undefined {
+  // Only decided for pods that would otherwise be injected: always worth saying.
+  if (reason === 'container-exists') {
+    return `vault-autounseal: sidecar not injected: the pod already has a container named ${SIDECAR_CONTAINER_NAME}`;
+  }
   const asked = pod.labels[INJECT_KEY] === 'true' || pod.annotations[INJECT_KEY] === 'true';
   if (!asked || reason === 'already-injected') return undefined;
   const why: Partial<Record<SkipReason, string>> = {
@@ -175,7 +181,10 @@ function decidePod(uid: string, request: JsonObject, context: AdmissionContext):
     };
   }
   const patch = Buffer.from(JSON.stringify(buildPatch(pod, built.spec))).toString('base64');
-  const warnings = shortWarnings(built.spec.warnings);
+  const stale = hasStaleStatus(pod)
+    ? [`${STATUS_ANNOTATION} was "injected" without the sidecar container: injected now`]
+    : [];
+  const warnings = boundWarnings([...stale, ...built.spec.warnings]);
   return {
     body: allow(uid, {
       patchType: 'JSONPatch',
@@ -228,7 +237,8 @@ export function reviewAdmission(body: unknown, context: AdmissionContext): Admis
   try {
     decided = decidePod(uid, request, context);
   } catch (error: unknown) {
-    const message = `internal error while building the patch (${error instanceof Error ? error.message : String(error)}); retry or report it`;
+    const why = clip(error instanceof Error ? error.message : String(error), 200);
+    const message = `internal error while building the patch (${why}); retry or report it`;
     return {
       kind: 'answer',
       body: denyBody(uid, 500, message),

@@ -22,7 +22,12 @@ export function escapePointerToken(token: string): string {
 
 type PodShape = Pick<
   PodView,
-  'hasMetadata' | 'hasAnnotations' | 'hasVolumes' | 'hasContainers' | 'hasInitContainers'
+  | 'hasMetadata'
+  | 'hasAnnotations'
+  | 'annotations'
+  | 'hasVolumes'
+  | 'hasContainers'
+  | 'hasInitContainers'
 >;
 
 function annotationOps(
@@ -35,11 +40,15 @@ function annotationOps(
   if (!pod.hasAnnotations) {
     return [{ op: 'add', path: '/metadata/annotations', value: { ...annotations } }];
   }
-  return Object.entries(annotations).map(([key, value]) => ({
-    op: 'add',
-    path: `/metadata/annotations/${escapePointerToken(key)}`,
-    value,
-  }));
+  // An annotation already holding the value (a stale status annotation) is left alone: `add` on
+  // an existing key would replace it, and never overwriting is the rule.
+  return Object.entries(annotations)
+    .filter(([key, value]) => pod.annotations[key] !== value)
+    .map(([key, value]) => ({
+      op: 'add',
+      path: `/metadata/annotations/${escapePointerToken(key)}`,
+      value,
+    }));
 }
 
 function appendOps(path: string, exists: boolean, items: readonly unknown[]): AddOperation[] {

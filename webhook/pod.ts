@@ -19,9 +19,17 @@ export interface VolumeMount {
   readonly raw: JsonObject;
 }
 
+/** One `envFrom` source: a whole ConfigMap or Secret imported as variables, keys prefixed. */
+export interface EnvFromSource {
+  readonly kind: 'configMap' | 'secret';
+  readonly name: string;
+  readonly prefix: string;
+}
+
 export interface ContainerView {
   readonly name: string;
   readonly env: readonly EnvVar[];
+  readonly envFrom: readonly EnvFromSource[];
   readonly volumeMounts: readonly VolumeMount[];
   readonly ports: readonly { readonly containerPort: number; readonly name: string | undefined }[];
 }
@@ -49,6 +57,7 @@ export interface PodView {
   readonly hasInitContainers: boolean;
   readonly volumeNames: readonly string[];
   readonly hasVolumes: boolean;
+  readonly hostNetwork: boolean;
   readonly security: PodSecurityView;
 }
 
@@ -78,6 +87,19 @@ function stringMap(value: unknown): Record<string, string> {
   return map;
 }
 
+function readEnvFrom(entry: JsonObject): EnvFromSource[] {
+  const prefix = asString(entry['prefix']) ?? '';
+  for (const [field, kind] of [
+    ['configMapRef', 'configMap'],
+    ['secretRef', 'secret'],
+  ] as const) {
+    const ref = entry[field];
+    const name = isObject(ref) ? asString(ref['name']) : undefined;
+    if (name !== undefined) return [{ kind, name, prefix }];
+  }
+  return [];
+}
+
 function readContainer(raw: JsonObject): ContainerView {
   const env = objects(raw['env']).flatMap((entry): EnvVar[] => {
     const name = asString(entry['name']);
@@ -92,7 +114,8 @@ function readContainer(raw: JsonObject): ContainerView {
     const containerPort = asInteger(entry['containerPort']);
     return containerPort === undefined ? [] : [{ containerPort, name: asString(entry['name']) }];
   });
-  return { name: asString(raw['name']) ?? '', env, volumeMounts, ports };
+  const envFrom = objects(raw['envFrom']).flatMap(readEnvFrom);
+  return { name: asString(raw['name']) ?? '', env, envFrom, volumeMounts, ports };
 }
 
 /** `undefined` when the object is not shaped like a pod at all (no `spec` object). */
@@ -116,6 +139,7 @@ export function readPod(object: unknown, requestNamespace: string): PodView | un
     hasInitContainers: Array.isArray(spec['initContainers']),
     volumeNames: objects(spec['volumes']).flatMap((v) => asString(v['name']) ?? []),
     hasVolumes: Array.isArray(spec['volumes']),
+    hostNetwork: spec['hostNetwork'] === true,
     security: {
       fsGroup: asInteger(security['fsGroup']),
       runAsUser: asInteger(security['runAsUser']),

@@ -36,6 +36,7 @@ export type InjectReason = 'pod-label' | 'pod-annotation' | 'namespace-label';
 export type SkipReason =
   | 'protected-namespace'
   | 'already-injected'
+  | 'container-exists'
   | 'namespace-disabled'
   | 'pod-opt-out'
   | 'not-opted-in';
@@ -81,24 +82,42 @@ function invalidValues(pod: PodFacts, policy: InjectionPolicy): string[] {
   return problems;
 }
 
-/** The status annotation, or a container of ours already present: nothing more to do. */
-export function isAlreadyInjected(
-  pod: Pick<PodFacts, 'annotations' | 'containers' | 'initContainers'>,
-): boolean {
-  if (pod.annotations[STATUS_ANNOTATION] === STATUS_INJECTED) return true;
+export function hasSidecarContainer(pod: Pick<PodFacts, 'containers' | 'initContainers'>): boolean {
   return [...pod.containers, ...pod.initContainers].some((c) => c.name === SIDECAR_CONTAINER_NAME);
 }
 
+/** The status annotation says injected, yet the container is missing. */
+export function hasStaleStatus(
+  pod: Pick<PodFacts, 'annotations' | 'containers' | 'initContainers'>,
+): boolean {
+  return pod.annotations[STATUS_ANNOTATION] === STATUS_INJECTED && !hasSidecarContainer(pod);
+}
+
+/**
+ * Idempotency rests on both marks together, as our patch sets them together. Either one alone is
+ * not our doing, and is decided after the opt-in, so an opted-in pod is never skipped silently:
+ * - the status annotation without the container (a manifest exported from an injected pod, the
+ *   container then removed): the pod asked for the sidecar and has none, so it is injected; the
+ *   caller warns that the annotation was stale;
+ * - a container named like ours without the annotation (the sidecar added by hand, or a container
+ *   that happens to have the name): never touched, since `add` cannot append a second container
+ *   of that name and replacing the user's would lose it; skipped with a warning that says so.
+ */
 export function shouldInject(pod: PodFacts, policy: InjectionPolicy): InjectionDecision {
   if (PROTECTED_NAMESPACES.includes(pod.namespace) || pod.namespace === policy.ownNamespace) {
     return { kind: 'skip', reason: 'protected-namespace' };
   }
-  if (isAlreadyInjected(pod)) return { kind: 'skip', reason: 'already-injected' };
+  const container = hasSidecarContainer(pod);
+  if (container && pod.annotations[STATUS_ANNOTATION] === STATUS_INJECTED) {
+    return { kind: 'skip', reason: 'already-injected' };
+  }
   const problems = invalidValues(pod, policy);
   if (problems.length > 0) {
     return { kind: 'deny', reason: 'invalid-opt-in', message: problems.join('; ') };
   }
-  return precedence(pod, policy.namespaceInjection);
+  const decision = precedence(pod, policy.namespaceInjection);
+  if (decision.kind === 'inject' && container) return { kind: 'skip', reason: 'container-exists' };
+  return decision;
 }
 
 /** Rules 2 to 5, once every value is known to be valid. */

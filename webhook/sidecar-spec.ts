@@ -23,7 +23,9 @@
 //   Secret can exist. A required volume would hold the pod in ContainerCreating forever. The
 //   kubelet fills the volume once the Secret appears, and the sidecar watches the directory.
 import { LOG_LEVELS } from '../common/log-levels.js';
-import { parseDuration, DURATION_FORMAT } from '../common/duration.js';
+import { checkDuration } from '../common/duration.js';
+import { SIDECAR_DURATION_RANGES } from '../common/sidecar-durations.js';
+import { clip, joinProblems, listFirst } from './bounded-text.js';
 import {
   INTERVAL_ANNOTATION,
   KEYS_SECRET_ANNOTATION,
@@ -106,7 +108,8 @@ export interface SidecarSpec {
   readonly warnings: readonly string[];
 }
 
-export type DenyReason = 'invalid-annotation' | 'no-vault-container' | 'name-clash';
+export type DenyReason =
+  'invalid-annotation' | 'no-vault-container' | 'name-clash' | 'unreadable-file';
 
 export type SpecResult =
   | { readonly ok: true; readonly spec: SidecarSpec }
@@ -151,14 +154,20 @@ function parseNative(pod: PodView, defaults: SidecarDefaults, problems: Problem[
   return defaults.nativeSidecar;
 }
 
+/**
+ * The sidecar's UNSEAL_INTERVAL, held to the range the sidecar itself accepts: a value it refuses
+ * would make it exit 2 and crash-loop next to Vault, so the pod is refused here instead, with the
+ * range in the message. A value too long to be a sane duration is shown clipped.
+ */
 function parseInterval(pod: PodView, problems: Problem[]): string | undefined {
   const raw = pod.annotations[INTERVAL_ANNOTATION];
   if (raw === undefined) return undefined;
-  const ms = parseDuration(raw);
-  if (ms !== undefined && ms > 0) return raw.trim();
+  const text = raw.trim();
+  const checked = checkDuration(clip(text, 63), SIDECAR_DURATION_RANGES.UNSEAL_INTERVAL);
+  if (checked.ok) return text;
   problems.push({
     reason: 'invalid-annotation',
-    message: `annotation ${INTERVAL_ANNOTATION} is ${JSON.stringify(raw.slice(0, 63))}; accepted: ${DURATION_FORMAT}, above zero`,
+    message: `annotation ${INTERVAL_ANNOTATION} ${checked.message}`,
   });
   return undefined;
 }
@@ -183,7 +192,7 @@ function findVaultContainer(pod: PodView, problems: Problem[]): ContainerView | 
     if (!found) {
       problems.push({
         reason: 'invalid-annotation',
-        message: `annotation ${VAULT_CONTAINER_ANNOTATION} is ${JSON.stringify(wanted.slice(0, 63))}; accepted: the name of a container of this pod (${names.join(', ')})`,
+        message: `annotation ${VAULT_CONTAINER_ANNOTATION} is ${JSON.stringify(clip(wanted, 63))}; accepted: the name of a container of this pod (${listFirst(names)})`,
       });
     }
     return found;
@@ -198,12 +207,8 @@ function findVaultContainer(pod: PodView, problems: Problem[]): ContainerView | 
   return found;
 }
 
-/** The copied variables plus whatever they reference with `$(NAME)`, in the container's order. */
-function copiedEnv(
-  vault: ContainerView,
-  ownNames: ReadonlySet<string>,
-  alsoWanted: Iterable<string> = [],
-): EnvVar[] {
+/** The copied variables plus whatever they reference with `$(NAME)`. */
+function wantedNames(vault: ContainerView, alsoWanted: Iterable<string>): Set<string> {
   const wanted = new Set([...COPIED_ENV, ...alsoWanted]);
   // Walk references backwards: Kubernetes only expands a `$(NAME)` defined earlier in the list.
   for (let i = vault.env.length - 1; i >= 0; i--) {
@@ -211,9 +216,77 @@ function copiedEnv(
     if (!entry || !wanted.has(entry.name) || entry.value === undefined) continue;
     for (const name of references(entry.value)) wanted.add(name);
   }
+  return wanted;
+}
+
+/** The wanted variables the Vault container defines in `env`, in the container's order. */
+function copiedEnv(vault: ContainerView, alsoWanted: Iterable<string> = []): EnvVar[] {
+  const wanted = wantedNames(vault, alsoWanted);
   // A variable defined twice: Kubernetes uses the last, so do we.
   const last = new Map(vault.env.map((entry) => [entry.name, entry]));
-  return [...last.values()].filter((e) => wanted.has(e.name) && !ownNames.has(e.name));
+  return [...last.values()].filter((e) => wanted.has(e.name) && !OWN_ENV.has(e.name));
+}
+
+/**
+ * ## A Vault container that gets VAULT_ADDR (or its twins) only through `envFrom`
+ *
+ * Nothing in `env` to copy, so the sidecar would fall back to https://127.0.0.1:8200 while Vault
+ * listens elsewhere: admitted, and never unsealing. Three answers were weighed:
+ * - Copy the `envFrom` sources whole: no. A source imports *every* key of a ConfigMap or Secret,
+ *   and Vault's often hold its token, seal or cloud credentials; the container that holds the
+ *   unseal shares should get no more than it reads. Any UNSEAL_* or LOG_LEVEL key in them would
+ *   also silently retune the sidecar.
+ * - Deny: no. The webhook cannot see the sources' keys (admission makes no API calls), so it
+ *   cannot know the pod is broken; many `envFrom` sources hold nothing for the sidecar at all.
+ * - Derive, key by key (this): for each variable the sidecar reads to find its server that `env`
+ *   does not define, one `valueFrom` reference per source that could hold it (prefix removed),
+ *   `optional: true`. The kubelet skips an optional reference whose key or object is absent, and
+ *   a later entry of the same name overrides an earlier one, so listing them in source order
+ *   gives the sidecar exactly the value the Vault container sees (envFrom: last source wins), and
+ *   nothing else. Being first in the sidecar's `env`, they also feed `$(NAME)` references.
+ * The file variables (CA, client certificate) are not derived: their path is unknown here, so
+ * their volume cannot be copied, and a path the sidecar cannot open makes it exit 2 at start; a
+ * crash-looping native sidecar can hold back the Vault container itself. Without them the sidecar
+ * runs and reports a TLS error in /status. A warning says to set them in `env` instead.
+ */
+function envFromRefs(vault: ContainerView, alsoWanted: Iterable<string>): JsonObject[] {
+  if (vault.envFrom.length === 0) return [];
+  const defined = new Set(vault.env.map((e) => e.name));
+  const names = [...wantedNames(vault, alsoWanted)].filter(
+    (n) => !defined.has(n) && !OWN_ENV.has(n) && !FILE_ENV.includes(n),
+  );
+  return names.flatMap((name) =>
+    vault.envFrom.flatMap((source): JsonObject[] => {
+      const key = name.slice(source.prefix.length);
+      if (!name.startsWith(source.prefix) || key === '') return [];
+      const ref = { name: source.name, key, optional: true };
+      const valueFrom =
+        source.kind === 'configMap' ? { configMapKeyRef: ref } : { secretKeyRef: ref };
+      return [{ name, valueFrom }];
+    }),
+  );
+}
+
+function envFromWarning(vault: ContainerView): string[] {
+  if (vault.envFrom.length === 0) return [];
+  if (vault.env.some((e) => e.name === 'VAULT_CACERT' || e.name === 'BAO_CACERT')) return [];
+  return [
+    `container ${clip(vault.name, 20)} uses envFrom: a VAULT_CACERT set there is not copied; set it in env`,
+  ];
+}
+
+/**
+ * ## hostNetwork: warn
+ *
+ * The pod shares the node's network, so the sidecar's /status and /metrics listen on the node's
+ * addresses, and a second such pod on the node could not bind the port. It still works (and
+ * Vault's own 8200 is exposed the same way, by the operator's choice), so this is a warning, not
+ * a denial: binding to loopback instead would break the kubelet's probes, which use the pod IP.
+ */
+function hostNetworkWarning(pod: PodView): string[] {
+  return pod.hostNetwork
+    ? [`hostNetwork: the sidecar's /status and /metrics (port ${SIDECAR_PORT}) listen on the node`]
+    : [];
 }
 
 function references(value: unknown): string[] {
@@ -226,26 +299,36 @@ function isUnder(path: string, mountPath: string): boolean {
   return path === dir || path.startsWith(`${dir}/`);
 }
 
-/** The Vault container's mounts that hold its CA and client cert files, made read-only. */
+/**
+ * The Vault container's mounts that hold its CA and client cert files, made read-only.
+ *
+ * A literal path on no volume (a file baked into the Vault image) is denied: the sidecar's image
+ * does not have it, so the sidecar would exit 2 at start, every start. A path that is not a
+ * literal (`valueFrom`, `$(NAME)`) may still work, and is a warning.
+ */
 function copiedMounts(
   vault: ContainerView,
   env: readonly EnvVar[],
-  warnings: string[],
+  notes: { readonly warnings: string[]; readonly problems: Problem[] },
 ): JsonObject[] {
   const mounts = new Map<string, JsonObject>();
   for (const entry of env) {
     if (!FILE_ENV.includes(entry.name)) continue;
     const path = entry.value;
     if (path === undefined || !path.startsWith('/') || path.includes('$(')) {
-      warnings.push(`${entry.name} is not a literal absolute path: its volume is not copied`);
+      notes.warnings.push(`${entry.name} is not a literal absolute path: its volume is not copied`);
       continue;
     }
     const candidates = vault.volumeMounts.filter((m) => isUnder(path, m.mountPath));
     const best = candidates.sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
     if (!best) {
-      warnings.push(
-        `${entry.name} (${path.slice(0, 60)}) is on no volume of ${vault.name.slice(0, 30)}`,
-      );
+      notes.problems.push({
+        reason: 'unreadable-file',
+        message:
+          `${entry.name} (${clip(path, 100)}) is on no volume of container ${clip(vault.name, 63)}, ` +
+          'so the sidecar cannot read it and would exit at start; mount that file from a volume ' +
+          '(a Secret or ConfigMap) in the Vault container',
+      });
       continue;
     }
     const copy: JsonObject = { name: best.name, mountPath: best.mountPath, readOnly: true };
@@ -298,13 +381,14 @@ function clashes(
       });
     }
   }
-  for (const container of [...pod.containers, ...pod.initContainers]) {
-    if (container.ports.some((p) => p.containerPort === SIDECAR_PORT)) {
-      problems.push({
-        reason: 'name-clash',
-        message: `container ${container.name} already uses port ${SIDECAR_PORT}, the sidecar's port`,
-      });
-    }
+  const onOurPort = [...pod.containers, ...pod.initContainers]
+    .filter((c) => c.ports.some((p) => p.containerPort === SIDECAR_PORT))
+    .map((c) => c.name);
+  if (onOurPort.length > 0) {
+    problems.push({
+      reason: 'name-clash',
+      message: `${onOurPort.length === 1 ? 'container' : 'containers'} ${listFirst(onOurPort)} already use${onOurPort.length === 1 ? 's' : ''} port ${SIDECAR_PORT}, the sidecar's port`,
+    });
   }
   const status = pod.annotations[STATUS_ANNOTATION];
   if (status !== undefined && status !== STATUS_INJECTED) {
@@ -333,11 +417,15 @@ function securityContext(defaults: SidecarDefaults): JsonObject {
 }
 
 function sidecarEnv(
-  copied: readonly EnvVar[],
+  copied: { readonly fromEnvFrom: readonly JsonObject[]; readonly fromEnv: readonly EnvVar[] },
   options: PodOptions,
   keysDirs: string,
 ): JsonObject[] {
-  const env: JsonObject[] = copied.map((e) => structuredClone(e.raw));
+  // envFrom-derived first: in the Vault container those are defined before any `env` entry.
+  const env: JsonObject[] = [
+    ...copied.fromEnvFrom,
+    ...copied.fromEnv.map((e) => structuredClone(e.raw)),
+  ];
   env.push({ name: 'UNSEAL_KEYS_DIR', value: keysDirs });
   env.push({ name: 'UNSEAL_PODINFO_DIR', value: PODINFO_DIR });
   env.push({ name: 'UNSEAL_HTTP_ADDR', value: `0.0.0.0:${SIDECAR_PORT}` });
@@ -432,14 +520,15 @@ export function buildSidecarSpec(pod: PodView, defaults: SidecarDefaults): SpecR
   if (!vault || problems.length > 0) return deny(problems);
 
   const keys = keysMounts(options.secrets);
-  const firstEnv = copiedEnv(vault, OWN_ENV);
-  const caMounts = copiedMounts(vault, firstEnv, warnings);
+  const firstEnv = copiedEnv(vault);
+  const caMounts = copiedMounts(vault, firstEnv, { warnings, problems });
   // A copied `subPathExpr: $(POD_NAME)` is expanded from the sidecar's own env: copy those too.
-  const env = copiedEnv(
-    vault,
-    OWN_ENV,
-    caMounts.flatMap((m) => references(m['subPathExpr'])),
-  );
+  const subPathNames = caMounts.flatMap((m) => references(m['subPathExpr']));
+  const env = {
+    fromEnvFrom: envFromRefs(vault, subPathNames),
+    fromEnv: copiedEnv(vault, subPathNames),
+  };
+  warnings.push(...envFromWarning(vault), ...hostNetworkWarning(pod));
   const mounts: JsonObject[] = [
     ...keys.map((k) => ({ name: k.volume, mountPath: k.path, readOnly: true })),
     { name: PODINFO_VOLUME, mountPath: PODINFO_DIR, readOnly: true },
@@ -475,6 +564,6 @@ function deny(problems: readonly Problem[]): SpecResult {
   return {
     ok: false,
     reason: first?.reason ?? 'invalid-annotation',
-    message: problems.map((p) => p.message).join('; '),
+    message: joinProblems(problems.map((p) => p.message)),
   };
 }

@@ -153,9 +153,12 @@ describe('reviewAdmission', () => {
       // Each row: an annotation value, and words the message must carry.
       [
         { 'vault-autounseal.io/interval': '5' },
-        ['vault-autounseal.io/interval', '"5"', 'a duration such as 500ms, 5s or 2m'],
+        ['vault-autounseal.io/interval', '"5"', 'a duration from 100ms to 60m'],
       ],
-      [{ 'vault-autounseal.io/interval': '0s' }, ['vault-autounseal.io/interval', 'above zero']],
+      [
+        { 'vault-autounseal.io/interval': '0s' },
+        ['vault-autounseal.io/interval', 'out of range', 'from 100ms to 60m'],
+      ],
       [
         { 'vault-autounseal.io/log-level': 'verbose' },
         [
@@ -304,9 +307,8 @@ describe('reviewAdmission', () => {
 
   it('keeps warnings to 120 characters each', () => {
     const pod = podWith({});
-    pod['spec']['containers'][0]['env'] = [
-      { name: 'VAULT_CACERT', value: `/etc/${'very-long-directory-name/'.repeat(10)}ca.pem` },
-    ];
+    pod['spec']['containers'][0]['name'] = `vault-${'long-name-'.repeat(20)}`;
+    pod['spec']['containers'][0]['envFrom'] = [{ configMapRef: { name: 'vault-env' } }];
     const answer = response(reviewFor(pod));
     expect(answer['allowed']).toBe(true);
     expect(answer['warnings'].length).toBeGreaterThan(0);

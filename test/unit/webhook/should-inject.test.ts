@@ -10,7 +10,7 @@ import type { ContainerView, PodView } from '../../../webhook/pod.js';
 const OWN = 'vault-autounseal-system';
 
 function container(name: string): ContainerView {
-  return { name, env: [], volumeMounts: [], ports: [] };
+  return { name, env: [], envFrom: [], volumeMounts: [], ports: [] };
 }
 
 function pod(
@@ -238,21 +238,40 @@ describe('shouldInject', () => {
   });
 
   describe('a pod that already has the sidecar', () => {
+    const injected = { 'vault-autounseal.io/status': 'injected' };
     it.each([
       [
-        'the status annotation',
-        { label: 'true', annotations: { 'vault-autounseal.io/status': 'injected' } },
-      ],
-      [
         'the container as a native sidecar',
-        { label: 'true', initContainers: ['vault-autounseal'] },
+        { label: 'true', annotations: injected, initContainers: ['vault-autounseal'] },
       ],
       [
         'the container as a regular container',
-        { label: 'true', containers: ['vault', 'vault-autounseal'] },
+        { label: 'true', annotations: injected, containers: ['vault', 'vault-autounseal'] },
       ],
-    ])('is skipped when it has %s', (_what, options) => {
+    ])('is skipped when it has the status annotation and %s', (_what, options) => {
       expect(decide('enabled', options)).toEqual({ kind: 'skip', reason: 'already-injected' });
+    });
+  });
+
+  describe('a pod with only one of the two marks of an injection', () => {
+    it('is injected when the status annotation says injected but the container is missing', () => {
+      const options = { label: 'true', annotations: { 'vault-autounseal.io/status': 'injected' } };
+      expect(decide('absent', options)).toEqual({ kind: 'inject', reason: 'pod-label' });
+    });
+
+    it.each([
+      // A container of that name, and no status annotation: not ours, never replaced.
+      ['opted in by label', 'absent', { label: 'true', containers: ['vault', 'vault-autounseal'] }],
+      ['opted in by namespace', 'enabled', { initContainers: ['vault-autounseal'] }],
+    ] as const)('is skipped as container-exists when %s', (_what, ns, options) => {
+      expect(decide(ns, options)).toEqual({ kind: 'skip', reason: 'container-exists' });
+    });
+
+    it('is not opted in, whatever its container is called, when nothing opts it in', () => {
+      expect(decide('absent', { containers: ['vault-autounseal'] })).toEqual({
+        kind: 'skip',
+        reason: 'not-opted-in',
+      });
     });
   });
 });
