@@ -1,13 +1,15 @@
 // The sidecar's only door to the server: node-vault behind a small typed port. node-vault returns
 // `any`, rejects with errors whose axios `config.data` holds the request body (the share!), reads
-// VAULT_SKIP_VERIFY="false" as "skip", and picks up VAULT_TOKEN / VAULT_NAMESPACE from the
-// environment (a namespace header breaks unseal on OpenBao 2.3+). So: explicit options only, and
-// every failure is turned into a fresh, secret-free value here, before anything else can see it.
+// VAULT_SKIP_VERIFY="false" as "skip", and picks up VAULT_TOKEN / VAULT_NAMESPACE / VAULT_PREFIX
+// from the environment (a namespace header breaks unseal on OpenBao 2.3+, a prefix changes the
+// path). So: explicit options only, our own wire under it (vault-transport.ts says why), and every
+// failure is turned into a fresh, secret-free value here, before anything else can see it.
 import { Agent } from 'node:https';
 import nodeVault from 'node-vault';
 import type { SealStatus } from './seal-round.js';
 import { isKeySetRejection, type UnsealAnswer } from './seal-round.js';
 import { scrubSecrets } from './scrub.js';
+import { createTransport, TransportFailure, type NodeVaultRequest } from './vault-transport.js';
 
 export type VaultErrorCode = 'unreachable' | 'timeout' | 'tls' | 'http' | 'bad-answer';
 
@@ -32,6 +34,15 @@ export interface VaultPort {
   resetRound(): Promise<{ ok: boolean; failure?: VaultFailure }>;
 }
 
+/** The port plus what only the composition root needs. */
+export interface VaultClient extends VaultPort {
+  /**
+   * Aborts every request in flight (each then fails at once) and refuses new ones. Shutdown calls
+   * it before stopping the loop, which waits for its tick: a hung server must not hold the exit.
+   */
+  close(): void;
+}
+
 export interface VaultClientOptions {
   readonly address: string;
   readonly ca: string | undefined;
@@ -39,6 +50,7 @@ export interface VaultClientOptions {
   readonly clientKey: string | undefined;
   readonly tlsServerName: string | undefined;
   readonly skipVerify: boolean;
+  /** A total deadline per request: connect, TLS, headers and body together. */
   readonly requestTimeoutMs: number;
 }
 
@@ -57,6 +69,7 @@ const TLS_CODES = new Set([
 
 /** Turns anything node-vault or axios threw into a secret-free failure. Never keeps the error object. */
 export function describeVaultError(error: unknown, address: string): VaultFailure {
+  if (error instanceof TransportFailure) return error.failure;
   const e = (typeof error === 'object' && error !== null ? error : {}) as {
     code?: unknown;
     message?: unknown;
@@ -108,7 +121,7 @@ function toSealStatus(body: unknown): SealStatus | undefined {
   };
 }
 
-export function createVaultClient(options: VaultClientOptions): VaultPort {
+export function createVaultClient(options: VaultClientOptions): VaultClient {
   const httpsAgent = new Agent({
     keepAlive: false,
     rejectUnauthorized: !options.skipVerify,
@@ -117,16 +130,23 @@ export function createVaultClient(options: VaultClientOptions): VaultPort {
     ...(options.clientKey !== undefined ? { key: options.clientKey } : {}),
     ...(options.tlsServerName !== undefined ? { servername: options.tlsServerName } : {}),
   });
+  const transport = createTransport({
+    address: options.address,
+    httpsAgent,
+    deadlineMs: options.requestTimeoutMs,
+  });
   const client = nodeVault({
     endpoint: options.address,
     // node-vault's `debug` would print request bodies (shares) when DEBUG=node-vault is set.
     debug: () => undefined,
-    rpDefaults: { strictSSL: !options.skipVerify },
-    requestOptions: { timeout: options.requestTimeoutMs, httpsAgent },
-  } as nodeVault.VaultOptions);
-  // Neither a token nor a namespace is needed for seal-status and unseal, and a namespace header
-  // makes OpenBao 2.3+ refuse unseal: drop whatever node-vault picked up from the environment.
-  Object.assign(client, { token: undefined, namespace: undefined });
+    // node-vault's hook for its HTTP layer: `defaults()` returns the function every request goes
+    // through. It replaces node-vault's axios (and so its TLS, proxy and redirect handling).
+    'request-promise': { defaults: () => (request: NodeVaultRequest) => transport.send(request) },
+  });
+  // Neither a token nor a namespace is needed for seal-status and unseal, a namespace header makes
+  // OpenBao 2.3+ refuse unseal, and a prefix sends the calls to another path: drop whatever
+  // node-vault picked up from the environment. (The transport sends neither header anyway.)
+  Object.assign(client, { token: undefined, namespace: undefined, pathPrefix: '' });
 
   const asStatus = (body: unknown): StatusResult => {
     const status = toSealStatus(body);
@@ -174,5 +194,6 @@ export function createVaultClient(options: VaultClientOptions): VaultPort {
         return { ok: false, failure: describeVaultError(error, options.address) };
       }
     },
+    close: () => transport.close(),
   };
 }
