@@ -20,7 +20,8 @@ export function parseDuration(text: string): number | undefined {
 export function formatDuration(ms: number): string {
   if (ms < 1_000) return `${ms}ms`;
   if (ms < 60_000) return `${Number((ms / 1_000).toFixed(3))}s`;
-  return `${Number((ms / 60_000).toFixed(3))}m`;
+  if (ms < 3_600_000) return `${Number((ms / 60_000).toFixed(3))}m`;
+  return `${Number((ms / 3_600_000).toFixed(3))}h`;
 }
 
 /** The sane range of one duration setting, inclusive, in milliseconds. */

@@ -1,5 +1,5 @@
 // The sidecar's settings, parsed once at the edge from the environment and flags.
-// Every variable is documented here, where it is defined, and in ../shared/contract.md.
+// Every variable is documented here, where it is defined; `--help` prints the table.
 import {
   BOOLEAN_FORMAT,
   flagNameFor,
@@ -8,7 +8,8 @@ import {
   type ConfigProblem,
   type Parsed,
 } from '../common/config-problems.js';
-import { DURATION_FORMAT, parseDuration } from '../common/duration.js';
+import { checkDuration, formatDuration } from '../common/duration.js';
+import { SIDECAR_DURATION_RANGES } from '../common/sidecar-durations.js';
 import { LOG_LEVELS, type LogLevel } from '../common/log-levels.js';
 
 export interface SidecarConfig {
@@ -43,29 +44,99 @@ export interface SidecarConfig {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** Each setting: its env name, its OpenBao twin (which wins, as in OpenBao's own CLI), its default. */
+/**
+ * Each setting: its env name, its OpenBao twin (which wins, as in OpenBao's own CLI), its default,
+ * and what it means. This table is the documentation: `--help` prints it, and the README copies it.
+ */
 const SETTINGS = {
-  vaultAddr: { env: 'VAULT_ADDR', twin: 'BAO_ADDR', fallback: 'https://127.0.0.1:8200' },
-  caCertFile: { env: 'VAULT_CACERT', twin: 'BAO_CACERT', fallback: '' },
-  clientCertFile: { env: 'VAULT_CLIENT_CERT', twin: 'BAO_CLIENT_CERT', fallback: '' },
-  clientKeyFile: { env: 'VAULT_CLIENT_KEY', twin: 'BAO_CLIENT_KEY', fallback: '' },
-  tlsServerName: { env: 'VAULT_TLS_SERVER_NAME', twin: 'BAO_TLS_SERVER_NAME', fallback: '' },
-  skipVerify: { env: 'VAULT_SKIP_VERIFY', twin: 'BAO_SKIP_VERIFY', fallback: 'false' },
-  keysDirs: { env: 'UNSEAL_KEYS_DIR', twin: undefined, fallback: '/vault/unseal-keys' },
-  intervalMs: { env: 'UNSEAL_INTERVAL', twin: undefined, fallback: '5s' },
-  retryIntervalMs: { env: 'UNSEAL_RETRY_INTERVAL', twin: undefined, fallback: '500ms' },
-  maxBackoffMs: { env: 'UNSEAL_MAX_BACKOFF', twin: undefined, fallback: '60s' },
-  requestTimeoutMs: { env: 'UNSEAL_REQUEST_TIMEOUT', twin: undefined, fallback: '5s' },
-  httpAddr: { env: 'UNSEAL_HTTP_ADDR', twin: undefined, fallback: '0.0.0.0:8210' },
+  vaultAddr: {
+    env: 'VAULT_ADDR',
+    twin: 'BAO_ADDR',
+    fallback: 'https://127.0.0.1:8200',
+    doc: 'the one server to keep unsealed',
+  },
+  caCertFile: {
+    env: 'VAULT_CACERT',
+    twin: 'BAO_CACERT',
+    fallback: '',
+    doc: 'PEM CA bundle that verifies the server',
+  },
+  clientCertFile: {
+    env: 'VAULT_CLIENT_CERT',
+    twin: 'BAO_CLIENT_CERT',
+    fallback: '',
+    doc: 'client certificate for mTLS listeners (with VAULT_CLIENT_KEY)',
+  },
+  clientKeyFile: {
+    env: 'VAULT_CLIENT_KEY',
+    twin: 'BAO_CLIENT_KEY',
+    fallback: '',
+    doc: 'key of the client certificate',
+  },
+  tlsServerName: {
+    env: 'VAULT_TLS_SERVER_NAME',
+    twin: 'BAO_TLS_SERVER_NAME',
+    fallback: '',
+    doc: 'name to verify in the server certificate',
+  },
+  skipVerify: {
+    env: 'VAULT_SKIP_VERIFY',
+    twin: 'BAO_SKIP_VERIFY',
+    fallback: 'false',
+    doc: 'do not verify the server certificate (false, 0 and empty verify)',
+  },
+  keysDirs: {
+    env: 'UNSEAL_KEYS_DIR',
+    twin: undefined,
+    fallback: '/vault/unseal-keys',
+    doc: 'key directories, comma-separated (split custody)',
+  },
+  intervalMs: {
+    env: 'UNSEAL_INTERVAL',
+    twin: undefined,
+    fallback: '5s',
+    doc: 'check period while unsealed',
+  },
+  retryIntervalMs: {
+    env: 'UNSEAL_RETRY_INTERVAL',
+    twin: undefined,
+    fallback: '500ms',
+    doc: 'check period while sealed, unreachable or not initialised',
+  },
+  maxBackoffMs: {
+    env: 'UNSEAL_MAX_BACKOFF',
+    twin: undefined,
+    fallback: '60s',
+    doc: 'ceiling of the back-off after a rejected key set or failed requests',
+  },
+  requestTimeoutMs: {
+    env: 'UNSEAL_REQUEST_TIMEOUT',
+    twin: undefined,
+    fallback: '5s',
+    doc: 'total deadline of each request to the server',
+  },
+  httpAddr: {
+    env: 'UNSEAL_HTTP_ADDR',
+    twin: undefined,
+    fallback: '0.0.0.0:8210',
+    doc: 'listener of /healthz, /readyz, /status and /metrics',
+  },
   podinfoDir: {
     env: 'UNSEAL_PODINFO_DIR',
     twin: undefined,
     fallback: '/etc/vault-autounseal/podinfo',
+    doc: 'downward-API volume whose annotations file carries the pause switch',
   },
-  logLevel: { env: 'LOG_LEVEL', twin: undefined, fallback: 'info' },
+  logLevel: {
+    env: 'LOG_LEVEL',
+    twin: undefined,
+    fallback: 'info',
+    doc: `log level: ${LOG_LEVELS.join(', ')}`,
+  },
 } as const;
 
 type SettingName = keyof typeof SETTINGS;
+type DurationSetting = 'intervalMs' | 'retryIntervalMs' | 'maxBackoffMs' | 'requestTimeoutMs';
 
 const KNOWN_FLAGS = new Set(
   Object.values(SETTINGS).flatMap((s) => [
@@ -109,6 +180,47 @@ export function parseSidecarConfig(env: Env, argv: readonly string[]): Parsed<Si
     ok: true,
     value: Object.freeze({ ...value, keysDirs: Object.freeze([...value.keysDirs]) }),
   };
+}
+
+/** The three TLS file settings, resolved like every other setting, even when others are bad. */
+export function tlsFileSettings(
+  env: Env,
+  argv: readonly string[],
+): Record<'ca' | 'cert' | 'key', { setting: string; path: string | undefined }> {
+  const { flags } = parseFlags(argv);
+  const one = (name: SettingName): { setting: string; path: string | undefined } => {
+    const { text, setting } = rawSetting(env, flags, name);
+    return { setting, path: text.trim() === '' ? undefined : text.trim() };
+  };
+  return { ca: one('caCertFile'), cert: one('clientCertFile'), key: one('clientKeyFile') };
+}
+
+/** `--help` or `-h` anywhere on the command line. */
+export function wantsHelp(argv: readonly string[]): boolean {
+  return argv.some((arg) => arg === '--help' || arg === '-h');
+}
+
+/** What `--help` prints: every setting with its flag, default, range and meaning, from SETTINGS. */
+export function sidecarHelp(program: string): string {
+  const ranges: Readonly<Record<string, { minMs: number; maxMs: number }>> =
+    SIDECAR_DURATION_RANGES;
+  const lines = Object.values(SETTINGS).map((spec) => {
+    const names = spec.twin ? `${spec.env} (or ${spec.twin}, which wins)` : spec.env;
+    const range = ranges[spec.env];
+    const bounds = range
+      ? `, ${formatDuration(range.minMs)} to ${formatDuration(range.maxMs)}`
+      : '';
+    const fallback = spec.fallback === '' ? 'unset' : spec.fallback;
+    return `  ${names}\n  --${flagNameFor(spec.env)}=VALUE\n      ${spec.doc} (default: ${fallback}${bounds})`;
+  });
+  return [
+    `${program}: keeps one Vault or OpenBao server unsealed with Shamir shares read from files.`,
+    '',
+    'Settings come from the environment, or from --kebab-case flags, which win.',
+    'Durations are written 500ms, 5s, 2m or 1h. Bad settings exit with status 2, all listed.',
+    '',
+    ...lines,
+  ].join('\n');
 }
 
 function rawSetting(
@@ -189,17 +301,12 @@ class SettingReader {
     return value ?? false;
   }
 
-  duration(name: SettingName): number {
+  duration(name: DurationSetting): number {
     const { text, setting } = this.raw(name);
-    const ms = parseDuration(text);
-    if (ms === undefined || ms <= 0) {
-      this.problems.push({
-        setting,
-        message: `"${text}" is not ${DURATION_FORMAT} (greater than zero)`,
-      });
-      return 1;
-    }
-    return ms;
+    const checked = checkDuration(text, SIDECAR_DURATION_RANGES[SETTINGS[name].env]);
+    if (checked.ok) return checked.ms;
+    this.problems.push({ setting, message: checked.message });
+    return SIDECAR_DURATION_RANGES[SETTINGS[name].env].minMs;
   }
 
   list(name: SettingName): string[] {

@@ -2,18 +2,16 @@
 // Composition root of the sidecar: parse the configuration (exit 2 listing every problem), wire the
 // real edges (node-vault, the key directories, the downward-API file, the clock) into the unsealer,
 // serve /healthz /readyz /status /metrics, and stop cleanly on SIGTERM or SIGINT.
-import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { CONFIG_EXIT_CODE, formatProblems, type ConfigProblem } from '../common/config-problems.js';
 import { watchDirectories } from '../common/dir-watcher.js';
 import { createLogger } from '../common/logger.js';
 import { createRegistry } from '../common/metrics-registry.js';
 import { exitOnSignals } from '../common/shutdown.js';
-import { parseSidecarConfig, type SidecarConfig } from './config.js';
+import { parseSidecarConfig, sidecarHelp, tlsFileSettings, wantsHelp } from './config.js';
 import { readKeyDirectories } from './key-files.js';
 import { createSidecarMetrics } from './metrics.js';
-import { parseAnnotationsFile, pauseStateFrom, type PauseState } from './pause.js';
+import { readPauseFile } from './pause-file.js';
 import { scrubSecrets } from './scrub.js';
 import { buildSidecarServer } from './server.js';
 import { createUnsealer } from './unsealer.js';
@@ -21,13 +19,16 @@ import { createVaultClient } from './vault-client.js';
 
 const PROGRAM = 'vault-autounseal-sidecar';
 
-/** The files named by the TLS settings, read once at start; unreadable ones are config problems. */
-function readTlsFiles(config: SidecarConfig): {
+/**
+ * The files named by the TLS settings, read once at start; unreadable ones are config problems.
+ * Read even when other settings are bad, so one message lists every problem.
+ */
+function readTlsFiles(settings: ReturnType<typeof tlsFileSettings>): {
   files: Record<'ca' | 'cert' | 'key', string | undefined>;
   problems: ConfigProblem[];
 } {
   const problems: ConfigProblem[] = [];
-  const read = (setting: string, path: string | undefined): string | undefined => {
+  const read = ({ setting, path }: { setting: string; path: string | undefined }) => {
     if (path === undefined) return undefined;
     try {
       return readFileSync(path, 'utf8');
@@ -38,24 +39,9 @@ function readTlsFiles(config: SidecarConfig): {
     }
   };
   return {
-    files: {
-      ca: read('VAULT_CACERT', config.caCertFile),
-      cert: read('VAULT_CLIENT_CERT', config.clientCertFile),
-      key: read('VAULT_CLIENT_KEY', config.clientKeyFile),
-    },
+    files: { ca: read(settings.ca), cert: read(settings.cert), key: read(settings.key) },
     problems,
   };
-}
-
-async function readPauseState(podinfoDir: string): Promise<PauseState> {
-  try {
-    return pauseStateFrom(
-      parseAnnotationsFile(await readFile(join(podinfoDir, 'annotations'), 'utf8')),
-    );
-  } catch {
-    // No downward-API volume (running outside the webhook's pods): there is no pause switch.
-    return { paused: false, unrecognisedValue: undefined };
-  }
 }
 
 function installCrashGuards(logger: ReturnType<typeof createLogger>): void {
@@ -72,17 +58,19 @@ function installCrashGuards(logger: ReturnType<typeof createLogger>): void {
 }
 
 async function main(): Promise<void> {
-  const parsed = parseSidecarConfig(process.env, process.argv.slice(2));
-  if (!parsed.ok) {
-    process.stderr.write(`${formatProblems(PROGRAM, parsed.problems)}\n`);
+  const argv = process.argv.slice(2);
+  if (wantsHelp(argv)) {
+    process.stdout.write(`${sidecarHelp(PROGRAM)}\n`);
+    process.exit(0);
+  }
+  const parsed = parseSidecarConfig(process.env, argv);
+  const tls = readTlsFiles(tlsFileSettings(process.env, argv));
+  const problems = [...(parsed.ok ? [] : parsed.problems), ...tls.problems];
+  if (!parsed.ok || problems.length > 0) {
+    process.stderr.write(`${formatProblems(PROGRAM, problems)}\n`);
     process.exit(CONFIG_EXIT_CODE);
   }
   const config = parsed.value;
-  const tls = readTlsFiles(config);
-  if (tls.problems.length > 0) {
-    process.stderr.write(`${formatProblems(PROGRAM, tls.problems)}\n`);
-    process.exit(CONFIG_EXIT_CODE);
-  }
 
   const logger = createLogger({ name: PROGRAM, level: config.logLevel });
   installCrashGuards(logger);
@@ -106,7 +94,7 @@ async function main(): Promise<void> {
   const unsealer = createUnsealer({
     vault,
     readKeys: () => readKeyDirectories(config.keysDirs),
-    readPause: () => readPauseState(config.podinfoDir),
+    readPause: () => readPauseFile(config.podinfoDir),
     logger,
     metrics,
     clock: { now: () => Date.now() },

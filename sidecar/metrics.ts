@@ -1,4 +1,4 @@
-// The sidecar's metrics, with the names fixed by ../shared/contract.md. Registered on the registry
+// The sidecar's metrics; their names are part of the outward contract (README). Registered on the registry
 // passed in; prom-client's global registry is never touched.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
@@ -11,6 +11,8 @@ export interface SidecarMetrics {
   readonly keyFilesInvalid: Gauge;
   readonly keysInsufficient: Gauge;
   readonly paused: Gauge;
+  readonly pauseSwitchUnreadable: Gauge;
+  readonly keyFilesSuspect: Gauge;
   readonly checks: Counter<'result'>;
   readonly keySubmissions: Counter<'result'>;
   readonly unseals: Counter<'result'>;
@@ -48,6 +50,14 @@ export function createSidecarMetrics(registry: Registry): SidecarMetrics {
       '1 while the server is sealed and fewer distinct shares are loaded than its threshold',
     ),
     paused: gauge('vault_autounseal_paused', '1 while unsealing is paused by the pod annotation'),
+    pauseSwitchUnreadable: gauge(
+      'vault_autounseal_pause_switch_unreadable',
+      '1 while the downward-API annotations file cannot be read; the last known pause state is kept (paused if never read)',
+    ),
+    keyFilesSuspect: gauge(
+      'vault_autounseal_key_files_suspect',
+      'Key files whose share the server rejected, shown by another combination of shares that unsealed it',
+    ),
     checks: new Counter({
       name: 'vault_autounseal_checks_total',
       help: 'Seal-status checks, by result (ok, error)',
@@ -56,7 +66,7 @@ export function createSidecarMetrics(registry: Registry): SidecarMetrics {
     }),
     keySubmissions: new Counter({
       name: 'vault_autounseal_key_submissions_total',
-      help: 'Unseal shares sent to the server, by result (accepted, rejected, error)',
+      help: 'Unseal shares sent to the server, by result (accepted, rejected, error, foreign-rejected: a round that held someone else’s shares failed)',
       labelNames: ['result'],
       registers,
     }),
@@ -79,7 +89,8 @@ export function createSidecarMetrics(registry: Registry): SidecarMetrics {
   };
   // Export every labelled series from the start, so rate() and absent() work before the first event.
   for (const result of ['ok', 'error']) metrics.checks.inc({ result }, 0);
-  for (const result of ['accepted', 'rejected', 'error']) metrics.keySubmissions.inc({ result }, 0);
+  for (const result of ['accepted', 'rejected', 'error', 'foreign-rejected'])
+    metrics.keySubmissions.inc({ result }, 0);
   for (const result of ['success', 'failure']) metrics.unseals.inc({ result }, 0);
   return metrics;
 }

@@ -52,3 +52,66 @@ export function pauseStateFrom(annotations: ReadonlyMap<string, string>): PauseS
   if (FALSE_VALUES.includes(value)) return { paused: false, unrecognisedValue: undefined };
   return { paused: true, unrecognisedValue: raw };
 }
+
+/** What reading the downward-API `annotations` file gave. */
+export type PauseRead =
+  | { readonly kind: 'read'; readonly state: PauseState }
+  /** The pod-info directory does not exist: no downward-API volume is mounted at all. */
+  | { readonly kind: 'no-volume' }
+  /** The file is missing, unreadable, or not a file; `problem` says which, without content. */
+  | { readonly kind: 'unreadable'; readonly problem: string };
+
+/** The pause switch as the loop holds it between reads. */
+export interface PauseSwitch extends PauseState {
+  /**
+   * `ok`: read this time. `absent`: no downward-API volume has ever been there (a sidecar run
+   * outside the webhook's pods), so there is no switch to honour. `unreadable`: the last known
+   * state is kept, and paused if the switch was never read.
+   */
+  readonly source: 'ok' | 'absent' | 'unreadable';
+  readonly problem: string | undefined;
+  /** The file has been read at least once since start. */
+  readonly everRead: boolean;
+  /** The pod-info directory has been there (read or not) at least once since start. */
+  readonly volumeSeen: boolean;
+}
+
+/** Before the first read nothing may be submitted. */
+export const INITIAL_PAUSE_SWITCH: PauseSwitch = Object.freeze({
+  paused: true,
+  unrecognisedValue: undefined,
+  source: 'unreadable',
+  problem: 'not read yet',
+  everRead: false,
+  volumeSeen: false,
+});
+
+/**
+ * The next state of the switch. It fails closed: an unreadable switch keeps the last known state,
+ * or pauses if it was never read; it never unpauses. Only a volume that was never there at all
+ * means "no switch", and a volume that disappears after being read counts as unreadable.
+ */
+export function nextPauseSwitch(previous: PauseSwitch, read: PauseRead): PauseSwitch {
+  if (read.kind === 'read') {
+    return { ...read.state, source: 'ok', problem: undefined, everRead: true, volumeSeen: true };
+  }
+  if (read.kind === 'no-volume' && !previous.volumeSeen) {
+    return {
+      paused: false,
+      unrecognisedValue: undefined,
+      source: 'absent',
+      problem: undefined,
+      everRead: false,
+      volumeSeen: false,
+    };
+  }
+  const problem = read.kind === 'no-volume' ? 'the pod-info directory disappeared' : read.problem;
+  return {
+    paused: previous.everRead ? previous.paused : true,
+    unrecognisedValue: previous.everRead ? previous.unrecognisedValue : undefined,
+    source: 'unreadable',
+    problem,
+    everRead: previous.everRead,
+    volumeSeen: true,
+  };
+}

@@ -1,6 +1,7 @@
-// The unseal round engine: given what the server last said, the shares we hold and what we already
-// sent in this round, what next? Pure functions over plain data; the loop in unsealer.ts does the I/O.
-// Why each rule exists is in ../shared/vault-api.md ("Traps, in one list").
+// The unseal round engine: given what the server last said, the shares we hold and one small
+// record of what we did (the open round, the candidate share sets the server rejected, the
+// back-off), what next? Pure functions over plain data; the loop in unsealer.ts does the I/O.
+// Why each rule exists: docs/adr/0001-unseal-rounds.md.
 import type { Share } from './key-parsing.js';
 
 /** The fields of `GET /v1/sys/seal-status` (and of an unseal answer) that decisions use. */
@@ -23,8 +24,13 @@ export interface RoundMemory {
   readonly nonce: string;
   /** Hex of the shares sent in this round. Never logged or reported. */
   readonly submitted: readonly string[];
-  /** The round already had shares from someone else when we joined it. */
-  readonly joinedForeignRound: boolean;
+  /** How many of our submissions moved the server's progress. */
+  readonly counted: number;
+  /**
+   * The round holds shares that are not ours: progress was above what we had put in. Known at
+   * submit time, so a failure of such a round is never taken for a rejection of our key set.
+   */
+  readonly foreign: boolean;
   /** Set when our last share was accepted but the node stayed sealed (a raft follower joining). */
   readonly awaitingSince: number | undefined;
 }
@@ -32,14 +38,86 @@ export interface RoundMemory {
 export const FRESH_ROUND: RoundMemory = Object.freeze({
   nonce: '',
   submitted: [],
-  joinedForeignRound: false,
+  counted: 0,
+  foreign: false,
   awaitingSince: undefined,
+});
+
+/**
+ * The search for a working set of `t` shares among the loaded ones. A key set with one stale share
+ * (a file left over after a rekey, one stale Secret in split custody) still holds a working set:
+ * after a rejection of a round made of our shares alone, the next clean round tries the next
+ * candidate set, in a bounded, deterministic order (`candidateSet`).
+ */
+export interface SearchMemory {
+  /** The key set (its fingerprint) these facts are about; a new key set starts a new search. */
+  readonly keySet: string;
+  /** Index of the candidate set the next clean round uses. Kept after an unseal: it worked. */
+  readonly candidate: number;
+  /** Candidate sets the server rejected in this search, as indices into the shares. */
+  readonly rejected: readonly (readonly number[])[];
+  /** Every candidate was rejected: the key set as a whole does not unseal this server. */
+  readonly exhausted: boolean;
+  /**
+   * The exhaustion was reported (logged at error level). Cleared when the server is unsealed or the
+   * key set changes, so a later genuine rejection of the same files is reported again.
+   */
+  readonly reported: boolean;
+  /** Hex of the shares a working set showed to be bad. Kept until the key set changes. */
+  readonly suspects: readonly string[];
+}
+
+export interface BackoffMemory {
+  /** Why we wait: the key set was rejected, or the server failed our requests. */
+  readonly reason: 'wrong-keys' | 'errors' | undefined;
+  /** Consecutive exhausted searches of this key set. */
+  readonly rejections: number;
+  /** Consecutive failed requests (5xx, timeouts, unparsable answers) since the last good answer. */
+  readonly errors: number;
+  /** No submission before this time (ms). */
+  readonly until: number;
+}
+
+/** Everything the loop remembers between checks; every "what next" derives from it plus what it sees. */
+export interface Memory {
+  readonly round: RoundMemory;
+  readonly search: SearchMemory;
+  readonly backoff: BackoffMemory;
+}
+
+const NO_BACKOFF: BackoffMemory = Object.freeze({
+  reason: undefined,
+  rejections: 0,
+  errors: 0,
+  until: 0,
+});
+
+const newSearch = (keySet: string): SearchMemory => ({
+  keySet,
+  candidate: 0,
+  rejected: [],
+  exhausted: false,
+  reported: false,
+  suspects: [],
+});
+
+export const INITIAL_MEMORY: Memory = Object.freeze({
+  round: FRESH_ROUND,
+  search: newSearch(''),
+  backoff: NO_BACKOFF,
 });
 
 /** After the last share a raft follower may answer sealed with progress 0 while it joins. */
 export const AWAIT_UNSEAL_MS = 30_000;
 
-export type BlockReason = 'paused' | 'recovery-seal' | 'insufficient-keys' | 'wrong-keys';
+/**
+ * At most this many candidate sets are tried per search. With t = 3 and 5 shares all 10 sets fit;
+ * with one bad share among the first t + 1, a working set is found within t + 1 rounds.
+ */
+export const MAX_CANDIDATE_SETS = 32;
+
+export type BlockReason =
+  'paused' | 'recovery-seal' | 'insufficient-keys' | 'wrong-keys' | 'backing-off';
 
 export type Action =
   | { readonly kind: 'idle'; readonly reason: 'unsealed' | 'not-initialized' }
@@ -53,41 +131,126 @@ export interface Situation {
   /** Distinct valid shares, in a stable order. */
   readonly shares: readonly Share[];
   readonly paused: boolean;
-  readonly round: RoundMemory;
-  /** Until this time (ms) a rejected key set is not tried again. */
-  readonly backoffUntil: number;
+  readonly memory: Memory;
   readonly now: number;
 }
 
-/**
- * Forgets our part of a round the server no longer has: the nonce changed (someone finished or
- * reset it) or no round is open. Call with every fresh status before deciding.
- */
-export function reconcileRound(round: RoundMemory, status: SealStatus, now: number): RoundMemory {
-  if (!status.sealed || !status.initialized) return FRESH_ROUND;
-  if (round.awaitingSince !== undefined) {
-    return now - round.awaitingSince < AWAIT_UNSEAL_MS ? round : FRESH_ROUND;
+/** n choose k, saturating at `cap` (we never need more than the bound). */
+export function combinations(n: number, k: number, cap = Number.MAX_SAFE_INTEGER): number {
+  if (k < 0 || k > n) return 0;
+  const r = Math.min(k, n - k);
+  let result = 1;
+  for (let i = 1; i <= r; i++) {
+    result = (result * (n - r + i)) / i;
+    if (result >= cap) return cap;
   }
-  if (status.nonce === '' || status.progress === 0) return FRESH_ROUND;
-  if (round.nonce !== '' && round.nonce !== status.nonce) return FRESH_ROUND;
-  return round;
+  return Math.round(result);
+}
+
+/** How many candidate sets a search of `shareCount` shares at threshold `t` tries. */
+export function candidateCount(shareCount: number, threshold: number): number {
+  return combinations(shareCount, threshold, MAX_CANDIDATE_SETS);
+}
+
+/**
+ * The `index`-th set of `t` share indices in colex order: {0,1,2}, {0,1,3}, {0,2,3}, {1,2,3},
+ * {0,1,4}, … Every set within the first m shares comes before any set that uses share m, so with
+ * b bad shares among the first t + b, a working set is among the first C(t + b, t) candidates,
+ * and a bad share sorting first costs at most t more rounds.
+ */
+export function candidateSet(
+  shareCount: number,
+  threshold: number,
+  index: number,
+): number[] | undefined {
+  if (threshold < 1 || threshold > shareCount || index < 0) return undefined;
+  if (index >= candidateCount(shareCount, threshold)) return undefined;
+  const set = Array.from({ length: threshold }, (_, i) => i);
+  for (let step = 0; step < index; step++) {
+    // Colex successor: raise the lowest element that can move up, reset the ones below it.
+    let i = 0;
+    while (i < threshold && (set[i] ?? 0) + 1 === (set[i + 1] ?? shareCount)) i++;
+    if (i === threshold) return undefined;
+    set[i] = (set[i] ?? 0) + 1;
+    for (let j = 0; j < i; j++) set[j] = j;
+  }
+  return set;
+}
+
+/** The order in which to offer our shares in a round: the candidate set first, then the others. */
+function roundOrder(shares: readonly Share[], threshold: number, candidate: number): Share[] {
+  const chosen = candidateSet(shares.length, threshold, candidate) ?? [];
+  const rest = shares.map((_, i) => i).filter((i) => !chosen.includes(i));
+  return [...chosen, ...rest].map((i) => shares[i]).filter((s): s is Share => s !== undefined);
+}
+
+/** A new key set (a rekey, a fixed Secret) deserves a clean search at once, without back-off. */
+export function withKeySet(memory: Memory, keySet: string): Memory {
+  if (keySet === memory.search.keySet) return memory;
+  return { round: FRESH_ROUND, search: newSearch(keySet), backoff: NO_BACKOFF };
+}
+
+/**
+ * Folds a fresh seal status into the memory: forgets our part of a round the server no longer has
+ * (the nonce changed, or no round is open), clears what an unseal settles, and starts the search
+ * again once the back-off after an exhausted search has passed. Call before every decision.
+ */
+export function reconcile(
+  memory: Memory,
+  status: SealStatus,
+  now: number,
+): { memory: Memory; event?: 'await-expired' } {
+  if (!status.initialized) return { memory: { ...memory, round: FRESH_ROUND } };
+  if (!status.sealed) return { memory: afterUnsealed(memory) };
+  const { round } = memory;
+  if (round.awaitingSince !== undefined) {
+    if (now - round.awaitingSince < AWAIT_UNSEAL_MS) return { memory };
+    return { memory: { ...memory, round: FRESH_ROUND }, event: 'await-expired' };
+  }
+  const roundGone =
+    status.nonce === '' ||
+    status.progress === 0 ||
+    (round.nonce !== '' && round.nonce !== status.nonce);
+  const search =
+    memory.search.exhausted && now >= memory.backoff.until
+      ? { ...memory.search, candidate: 0, rejected: [], exhausted: false }
+      : memory.search;
+  return { memory: { ...memory, round: roundGone ? FRESH_ROUND : round, search } };
+}
+
+/** The server is unsealed: the round, the back-off and the rejection report are settled. */
+function afterUnsealed(memory: Memory): Memory {
+  const search: SearchMemory = {
+    ...memory.search,
+    candidate: memory.search.exhausted ? 0 : memory.search.candidate,
+    rejected: [],
+    exhausted: false,
+    reported: false,
+  };
+  return { round: FRESH_ROUND, search, backoff: NO_BACKOFF };
 }
 
 /** What to do next. Unsealed ⇒ idle; paused ⇒ nothing is submitted; fewer than t shares ⇒ nothing. */
 export function decide(situation: Situation): Action {
-  const { status, shares, round } = situation;
+  const { status, shares, memory } = situation;
   if (!status.initialized) return { kind: 'idle', reason: 'not-initialized' };
   if (status.recoverySeal) return { kind: 'blocked', reason: 'recovery-seal' };
   if (!status.sealed) return { kind: 'idle', reason: 'unsealed' };
   // Sealed with t = 0: the server is in the middle of its own init. Nothing to do yet.
   if (status.threshold < 1) return { kind: 'idle', reason: 'not-initialized' };
   if (situation.paused) return { kind: 'blocked', reason: 'paused' };
-  if (round.awaitingSince !== undefined) return { kind: 'await-unseal' };
+  if (memory.round.awaitingSince !== undefined) return { kind: 'await-unseal' };
   if (shares.length < status.threshold) {
     return { kind: 'blocked', reason: 'insufficient-keys' };
   }
-  if (situation.now < situation.backoffUntil) return { kind: 'blocked', reason: 'wrong-keys' };
-  const next = shares.find((share) => !round.submitted.includes(share.hex));
+  if (situation.now < memory.backoff.until) {
+    return {
+      kind: 'blocked',
+      reason: memory.backoff.reason === 'wrong-keys' ? 'wrong-keys' : 'backing-off',
+    };
+  }
+  const order = roundOrder(shares, status.threshold, memory.search.candidate);
+  const next = order.find((share) => !memory.round.submitted.includes(share.hex));
   // Every share we hold is already in this round and it is still open: it can only have been
   // filled by others' shares, so clear it and start a clean one.
   return next ? { kind: 'submit', share: next } : { kind: 'reset' };
@@ -98,57 +261,165 @@ export type UnsealAnswer =
   | { readonly kind: 'status'; readonly status: SealStatus }
   /** 400 (500 on Vault 1.3–1.12) at the threshold: the round's share set is wrong. */
   | { readonly kind: 'rejected' }
-  /** Anything else: timeout, connection error, an unexpected status. */
-  | { readonly kind: 'error'; readonly wasLastShare: boolean };
+  /**
+   * Anything else: an unexpected status, a connection error, an unparsable answer, or a timeout.
+   * Only a timeout of the last share can mean "a raft follower is joining" (its call blocks).
+   */
+  | { readonly kind: 'error'; readonly wasLastShare: boolean; readonly timedOut?: boolean };
 
 export type RoundEvent =
   | 'unsealed'
   | 'progress'
   | 'duplicate'
   | 'awaiting-unseal'
-  | 'rejected'
+  /** Our own round failed; the next candidate set is tried at once. */
+  | 'candidate-rejected'
+  /** Our own round failed and no candidate set is left: the key set is wrong. Back off. */
+  | 'key-set-rejected'
+  /** A round that held someone else's shares failed: not evidence against our key set. */
   | 'rejected-foreign-round'
   | 'error';
 
-/** Folds one answer into the round memory, and names what happened. */
+export interface Sent {
+  readonly share: Share;
+  readonly progressBefore: number;
+  readonly threshold: number;
+  /** All shares loaded, in the order `decide` saw them (to name the rejected set). */
+  readonly shares: readonly Share[];
+}
+
+export interface BackoffTiming {
+  readonly baseMs: number;
+  readonly maxMs: number;
+}
+
+/** Folds one answer into the memory, and names what happened. */
 export function afterSubmit(
-  round: RoundMemory,
-  sent: { readonly share: Share; readonly progressBefore: number },
+  memory: Memory,
+  sent: Sent,
   answer: UnsealAnswer,
   now: number,
-): { round: RoundMemory; event: RoundEvent } {
+  timing: BackoffTiming,
+): { memory: Memory; event: RoundEvent } {
+  const { round } = memory;
+  // Progress above our own count before this share: someone else's shares are in the round.
+  const foreign = round.foreign || sent.progressBefore > round.counted;
   if (answer.kind === 'rejected') {
-    return {
-      round: FRESH_ROUND,
-      event: round.joinedForeignRound ? 'rejected-foreign-round' : 'rejected',
-    };
+    if (foreign)
+      return { memory: { ...memory, round: FRESH_ROUND }, event: 'rejected-foreign-round' };
+    return rejectOwnRound(memory, sent, now, timing);
   }
   const submitted = [...round.submitted, sent.share.hex];
   if (answer.kind === 'error') {
-    const awaitingSince = answer.wasLastShare ? now : undefined;
-    return { round: { ...round, submitted, awaitingSince }, event: 'error' };
+    if (answer.wasLastShare && answer.timedOut === true) {
+      // A follower's last-share call can block while it joins: wait for it, never resubmit.
+      const waiting: RoundMemory = { ...round, submitted, awaitingSince: now };
+      return { memory: { ...memory, round: waiting }, event: 'awaiting-unseal' };
+    }
+    return {
+      memory: {
+        ...memory,
+        round: { ...round, submitted },
+        backoff: afterError(memory.backoff, now, timing),
+      },
+      event: 'error',
+    };
   }
   const { status } = answer;
-  if (!status.sealed) return { round: FRESH_ROUND, event: 'unsealed' };
+  if (!status.sealed) {
+    const suspects = foreign ? memory.search.suspects : suspectsOf(memory.search, sent, submitted);
+    const unsealed = afterUnsealed(memory);
+    return { memory: { ...unsealed, search: { ...unsealed.search, suspects } }, event: 'unsealed' };
+  }
+  const backoff = clearErrors(memory.backoff);
   if (status.progress === 0) {
     // Accepted at the threshold, yet still sealed: a raft follower joining. Poll, never resubmit.
-    return { round: { ...FRESH_ROUND, awaitingSince: now }, event: 'awaiting-unseal' };
+    const waiting: RoundMemory = { ...FRESH_ROUND, awaitingSince: now };
+    return { memory: { ...memory, round: waiting, backoff }, event: 'awaiting-unseal' };
   }
-  const joinedForeignRound =
-    round.submitted.length === 0 ? sent.progressBefore > 0 : round.joinedForeignRound;
+  const moved = status.progress > sent.progressBefore;
   const next: RoundMemory = {
     nonce: status.nonce,
     submitted,
-    joinedForeignRound,
+    counted: round.counted + (moved ? 1 : 0),
+    // Progress that jumped by more than our one share: someone submitted alongside us.
+    foreign: foreign || status.progress > sent.progressBefore + 1,
     awaitingSince: undefined,
   };
-  return { round: next, event: status.progress > sent.progressBefore ? 'progress' : 'duplicate' };
+  return { memory: { ...memory, round: next, backoff }, event: moved ? 'progress' : 'duplicate' };
 }
 
-/** Exponential back-off after the n-th consecutive rejection of one key set, capped. */
-export function backoffDelay(rejections: number, baseMs: number, maxMs: number): number {
-  if (rejections <= 0) return 0;
-  return Math.min(maxMs, baseMs * 2 ** Math.min(rejections - 1, 30));
+/** A round made of our shares alone failed: that candidate set holds a bad share. */
+function rejectOwnRound(
+  memory: Memory,
+  sent: Sent,
+  now: number,
+  timing: BackoffTiming,
+): { memory: Memory; event: RoundEvent } {
+  const indices = [...memory.round.submitted, sent.share.hex]
+    .map((hex) => sent.shares.findIndex((s) => s.hex === hex))
+    .filter((i) => i >= 0)
+    .sort((a, b) => a - b);
+  const candidate = memory.search.candidate + 1;
+  const exhausted = candidate >= candidateCount(sent.shares.length, sent.threshold);
+  const search: SearchMemory = {
+    ...memory.search,
+    candidate: exhausted ? memory.search.candidate : candidate,
+    rejected: [...memory.search.rejected, indices],
+    exhausted,
+  };
+  if (!exhausted) {
+    return { memory: { ...memory, round: FRESH_ROUND, search }, event: 'candidate-rejected' };
+  }
+  const rejections = memory.backoff.rejections + 1;
+  const backoff: BackoffMemory = {
+    reason: 'wrong-keys',
+    rejections,
+    errors: memory.backoff.errors,
+    until: now + backoffDelay(rejections, timing.baseMs, timing.maxMs),
+  };
+  return { memory: { round: FRESH_ROUND, search, backoff }, event: 'key-set-rejected' };
+}
+
+/** Any failure other than a rejection waits too: nothing is retried in a tight loop. */
+function afterError(backoff: BackoffMemory, now: number, timing: BackoffTiming): BackoffMemory {
+  const errors = backoff.errors + 1;
+  const until = Math.max(backoff.until, now + backoffDelay(errors, timing.baseMs, timing.maxMs));
+  return { ...backoff, reason: 'errors', errors, until };
+}
+
+/** The server answered properly again: request failures no longer count towards the back-off. */
+function clearErrors(backoff: BackoffMemory): BackoffMemory {
+  if (backoff.errors === 0) return backoff;
+  return { ...backoff, errors: 0, reason: backoff.rejections > 0 ? 'wrong-keys' : undefined };
+}
+
+/** A reset (`reset: true`) failed or answered oddly: back off like any other failed request. */
+export function afterFailedRequest(memory: Memory, now: number, timing: BackoffTiming): Memory {
+  return { ...memory, round: FRESH_ROUND, backoff: afterError(memory.backoff, now, timing) };
+}
+
+/**
+ * The shares a working set shows to be bad: every rejected set held at least one bad share, and
+ * the shares of the set that worked are good, so what is left of each rejected set is suspect.
+ */
+function suspectsOf(search: SearchMemory, sent: Sent, winning: readonly string[]): string[] {
+  if (search.rejected.length === 0) return [...search.suspects];
+  const good = new Set(winning);
+  const suspects = new Set<string>();
+  for (const set of search.rejected) {
+    for (const i of set) {
+      const hex = sent.shares[i]?.hex;
+      if (hex !== undefined && !good.has(hex)) suspects.add(hex);
+    }
+  }
+  return [...suspects];
+}
+
+/** Exponential back-off after the n-th consecutive failure, capped. */
+export function backoffDelay(failures: number, baseMs: number, maxMs: number): number {
+  if (failures <= 0) return 0;
+  return Math.min(maxMs, baseMs * 2 ** Math.min(failures - 1, 30));
 }
 
 /** Unseal errors that mean "this share set is wrong", across OpenBao and Vault versions. */

@@ -19,7 +19,7 @@ export function buildSidecarServer(deps: {
     probes: {
       isLive: () => deps.unsealer.isLive(),
       // Never gated on seal state or keys: a failing readiness probe on any container takes the
-      // whole Vault pod out of its Service (../shared/contract.md, Endpoints).
+      // whole Vault pod out of its Service (README, Endpoints).
       isReady: () => deps.unsealer.isRunning(),
     },
   });

@@ -4,19 +4,30 @@
 import type { Logger } from 'pino';
 import type { KeySnapshot } from './key-files.js';
 import type { SidecarMetrics } from './metrics.js';
-import type { PauseState } from './pause.js';
 import { createRepeatLimiter } from '../common/repeat-limiter.js';
 import {
+  INITIAL_PAUSE_SWITCH,
+  nextPauseSwitch,
+  type PauseRead,
+  type PauseSwitch,
+} from './pause.js';
+import {
+  afterFailedRequest,
   afterSubmit,
-  backoffDelay,
+  candidateCount,
   decide,
   FRESH_ROUND,
-  reconcileRound,
+  INITIAL_MEMORY,
+  reconcile,
+  withKeySet,
   type Action,
-  type RoundMemory,
+  type Memory,
+  type RoundEvent,
   type SealStatus,
 } from './seal-round.js';
-import type { VaultFailure, VaultPort } from './vault-client.js';
+import type { Share } from './key-parsing.js';
+import { scrubSecrets } from './scrub.js';
+import type { SubmitResult, VaultFailure, VaultPort } from './vault-client.js';
 
 export type UnsealerState =
   | 'starting'
@@ -27,13 +38,14 @@ export type UnsealerState =
   | 'paused'
   | 'insufficient-keys'
   | 'wrong-keys'
+  | 'backing-off'
   | 'unsealing'
   | 'awaiting-unseal';
 
 export interface UnsealerDeps {
   readonly vault: VaultPort;
   readonly readKeys: () => Promise<KeySnapshot>;
-  readonly readPause: () => Promise<PauseState>;
+  readonly readPause: () => Promise<PauseRead>;
   readonly logger: Logger;
   readonly metrics: SidecarMetrics;
   readonly clock: { now(): number };
@@ -64,10 +76,15 @@ export interface StatusView {
     readonly insufficient: boolean;
     readonly sources: readonly { path: string; shares: number }[];
     readonly invalidFiles: readonly { path: string; reason: string }[];
+    /** Key files whose share a working set showed to be bad (a stale file after a rekey). */
+    readonly suspectFiles: readonly string[];
   };
   readonly paused: boolean;
   readonly pauseAnnotationUnrecognised: string | null;
+  /** Whether the pause switch could be read; when not, the last known state is kept. */
+  readonly pauseSwitch: { readonly source: PauseSwitch['source']; readonly problem: string | null };
   readonly backoffUntil: string | null;
+  readonly backoffReason: 'wrong-keys' | 'errors' | null;
   readonly lastUnseal: { readonly at: string; readonly durationSeconds: number } | null;
   readonly lastError: {
     readonly code: string;
@@ -92,12 +109,24 @@ const PROBLEM_STATES: ReadonlySet<UnsealerState> = new Set([
   'unreachable',
   'insufficient-keys',
   'wrong-keys',
+  'backing-off',
 ]);
+
+/** Where a share came from, for reports; never its content. */
+const originOf = (share: Share): string => {
+  const origin = (share as { origin?: unknown }).origin;
+  return typeof origin === 'string' ? origin : 'a key file';
+};
 
 export function createUnsealer(deps: UnsealerDeps): Unsealer {
   const { vault, logger, metrics, clock, timing } = deps;
   const repeats = createRepeatLimiter();
   const iso = (ms: number): string => new Date(ms).toISOString();
+  // Every failure backs off from at least 1 s, doubling up to UNSEAL_MAX_BACKOFF.
+  const backoffTiming = {
+    baseMs: Math.max(1_000, timing.retryIntervalMs),
+    maxMs: timing.maxBackoffMs,
+  };
 
   let running = false;
   let timer: NodeJS.Timeout | undefined;
@@ -110,17 +139,15 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
   let checkedAt: number | undefined;
   let keys = EMPTY_KEYS;
   let keysRead = false;
-  let pause: PauseState = { paused: false, unrecognisedValue: undefined };
-  let round: RoundMemory = FRESH_ROUND;
-  let rejections = 0;
-  let backoffUntil = 0;
+  let pause: PauseSwitch = INITIAL_PAUSE_SWITCH;
+  /** The round, the search for a working share set, and the back-off: one record (seal-round.ts). */
+  let memory: Memory = INITIAL_MEMORY;
   let sealedSince: number | undefined;
   let submittedThisEpisode = false;
   let state: UnsealerState = 'starting';
   let lastUnseal: StatusView['lastUnseal'] = null;
   let lastError: StatusView['lastError'] = null;
   let insufficientReportedFor = '';
-  let rejectionReportedFor = '';
 
   const beat = (): void => {
     lastBeat = clock.now();
@@ -136,6 +163,13 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
         `${context}: ${failure.message}`,
       );
     }
+  }
+
+  /** A warning that may repeat many times: first sight, then at most once a minute with a count. */
+  function warnLimited(key: string, fields: Record<string, unknown>, message: string): void {
+    const { log, suppressed } = repeats.shouldLog(key, clock.now());
+    if (log)
+      logger.warn({ ...fields, ...(suppressed > 0 ? { repeated: suppressed } : {}) }, message);
   }
 
   function setState(next: UnsealerState, fields: Record<string, unknown> = {}): void {
@@ -156,44 +190,59 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       !keysRead ||
       next.fingerprint !== keys.fingerprint ||
       JSON.stringify(next.invalid) !== JSON.stringify(keys.invalid);
-    const sharesChanged = keysRead && next.fingerprint !== keys.fingerprint;
     keys = next;
     keysRead = true;
+    // The search for a working set is about this exact list of shares, in this order.
+    memory = withKeySet(memory, next.shares.map((share) => share.hex).join(','));
     metrics.keysLoaded.set(next.shares.length);
     metrics.keyFilesInvalid.set(next.invalid.length);
     if (!changed) return;
-    if (sharesChanged) {
-      // A new key set (a rekey, a fixed Secret) deserves a clean try at once.
-      rejections = 0;
-      backoffUntil = 0;
-      round = FRESH_ROUND;
-    }
     const fields = {
       loaded: next.shares.length,
       sources: next.sources.map((s) => s.path),
       invalidFiles: next.invalid,
     };
-    if (next.invalid.length > 0)
+    if (next.shares.length === 0 && next.invalid.length > 0) {
+      logger.warn(fields, 'no keys loaded: no key file could be used');
+    } else if (next.invalid.length > 0) {
       logger.warn(fields, 'keys reloaded; some key files could not be used');
-    else logger.info(fields, 'keys reloaded');
+    } else {
+      logger.info(fields, 'keys reloaded');
+    }
   }
 
   async function refreshPause(): Promise<void> {
-    const next = await deps.readPause();
-    if (next.paused !== pause.paused || next.unrecognisedValue !== pause.unrecognisedValue) {
-      if (next.unrecognisedValue !== undefined) {
-        logger.warn(
-          { value: next.unrecognisedValue, accepted: '"true" or "false"' },
-          'pause annotation vault-autounseal.io/paused has an unrecognised value; pausing to be safe',
-        );
-      }
+    const previous = pause;
+    const next = nextPauseSwitch(previous, await deps.readPause());
+    pause = next;
+    metrics.paused.set(next.paused ? 1 : 0);
+    metrics.pauseSwitchUnreadable.set(next.source === 'unreadable' ? 1 : 0);
+    const first = previous === INITIAL_PAUSE_SWITCH;
+    if (next.source === 'unreadable' && (first || previous.problem !== next.problem)) {
+      logger.error(
+        { problem: next.problem, paused: next.paused },
+        next.everRead
+          ? 'the pause switch cannot be read; keeping its last known state'
+          : 'the pause switch cannot be read and was never read; paused to be safe',
+      );
+    } else if (next.source !== 'unreadable' && previous.source === 'unreadable' && !first) {
+      logger.info({ paused: next.paused }, 'the pause switch can be read again');
+    }
+    if (
+      next.unrecognisedValue !== undefined &&
+      next.unrecognisedValue !== previous.unrecognisedValue
+    ) {
+      logger.warn(
+        { value: next.unrecognisedValue, accepted: '"true" or "false"' },
+        'pause annotation vault-autounseal.io/paused has an unrecognised value; pausing to be safe',
+      );
+    }
+    if (first ? next.paused : next.paused !== previous.paused) {
       logger.info(
         { paused: next.paused },
         next.paused ? 'paused: no shares will be submitted' : 'resumed',
       );
     }
-    pause = next;
-    metrics.paused.set(pause.paused ? 1 : 0);
   }
 
   /** The sealed → unsealed transition: metrics and the one log line, with time-to-unseal. */
@@ -214,8 +263,6 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       setState('unsealed', { unsealedBy: 'someone else' });
     }
     submittedThisEpisode = false;
-    rejections = 0;
-    backoffUntil = 0;
   }
 
   function exportStatus(next: SealStatus, shamirSealed: boolean): void {
@@ -270,69 +317,118 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     }
   }
 
-  function onRejected(foreign: boolean): void {
+  function suspectFiles(): string[] {
+    const suspects = new Set(memory.search.suspects);
+    return keys.shares.filter((share) => suspects.has(share.hex)).map(originOf);
+  }
+
+  /** Our own round failed at the threshold; either another candidate set is tried, or we back off. */
+  function onOwnRejection(
+    event: 'candidate-rejected' | 'key-set-rejected',
+    threshold: number,
+  ): void {
     const now = clock.now();
     metrics.keySubmissions.inc({ result: 'rejected' });
     metrics.unseals.inc({ result: 'failure' });
-    if (foreign) {
-      logger.warn(
-        'a partial unseal round left by someone else failed at the threshold; starting a clean round',
+    const tried = memory.search.rejected.length;
+    const sets = candidateCount(keys.shares.length, threshold);
+    if (event === 'candidate-rejected') {
+      warnLimited(
+        'candidate-rejected',
+        { tried, sets, loaded: keys.shares.length, threshold },
+        `the server rejected a set of ${threshold} shares: at least one of them is wrong; trying another combination`,
       );
       return;
     }
-    rejections += 1;
-    const delay = backoffDelay(
-      rejections,
-      Math.max(1_000, timing.retryIntervalMs),
-      timing.maxBackoffMs,
-    );
-    backoffUntil = now + delay;
+    const retryInSeconds = Math.max(0, memory.backoff.until - now) / 1000;
     lastError = {
       code: 'wrong-keys',
-      message:
-        'the server rejected the key set at the threshold (shares of another server, or an old key set)',
+      message: `the server rejected every combination tried (${tried} of ${threshold} out of ${keys.shares.length} shares): shares of another server, or an old key set`,
       at: iso(now),
     };
-    if (rejectionReportedFor !== keys.fingerprint) {
-      rejectionReportedFor = keys.fingerprint;
-      logger.error(
-        { sources: keys.sources.map((s) => s.path), retryInSeconds: delay / 1000 },
-        'key set rejected: the server says these shares do not unseal it; backing off until the key files change',
+    if (memory.search.reported) return;
+    memory = { ...memory, search: { ...memory.search, reported: true } };
+    logger.error(
+      { sources: keys.sources.map((s) => s.path), tried, retryInSeconds },
+      'key set rejected: the server says these shares do not unseal it; backing off until the key files change',
+    );
+  }
+
+  function onForeignRejection(): void {
+    metrics.keySubmissions.inc({ result: 'foreign-rejected' });
+    warnLimited(
+      'foreign-rejected',
+      {},
+      'an unseal round that held someone else’s shares failed at the threshold; not counted against our key set; starting a clean round',
+    );
+  }
+
+  function onSuspects(before: readonly string[]): void {
+    if (memory.search.suspects.join() === before.join()) return;
+    const files = suspectFiles();
+    metrics.keyFilesSuspect.set(files.length);
+    if (files.length > 0) {
+      logger.warn(
+        { suspectFiles: files },
+        'unsealed with another combination of shares: these key files hold a share this server rejects (left over after a rekey?)',
       );
     }
   }
 
+  /** Counts and logs one submission's outcome. Returns whether the round goes on in this tick. */
+  function record(event: RoundEvent, answer: SubmitResult, threshold: number): boolean {
+    switch (event) {
+      case 'progress':
+      case 'duplicate':
+        metrics.keySubmissions.inc({ result: 'accepted' });
+        return true;
+      case 'unsealed':
+      case 'awaiting-unseal':
+        metrics.keySubmissions.inc({ result: answer.kind === 'status' ? 'accepted' : 'error' });
+        return false;
+      case 'candidate-rejected':
+      case 'key-set-rejected':
+        onOwnRejection(event, threshold);
+        // Another candidate set, or a clean round after someone else's: go again at once.
+        wakeRequested = event === 'candidate-rejected';
+        return false;
+      case 'rejected-foreign-round':
+        onForeignRejection();
+        wakeRequested = true;
+        return false;
+      default:
+        metrics.keySubmissions.inc({ result: 'error' });
+        if (answer.failure) recordError(answer.failure, 'unseal');
+        return false;
+    }
+  }
+
   /** One submission and what follows from its answer. Returns the status to continue with, if any. */
-  async function submitOne(
-    current: SealStatus,
-    action: Extract<Action, { kind: 'submit' }>,
-  ): Promise<SealStatus | undefined> {
+  async function submitOne(current: SealStatus, share: Share): Promise<SealStatus | undefined> {
     submittedThisEpisode = true;
     const wasLastShare = current.progress + 1 >= current.threshold;
-    const answer = await vault.submitShare(action.share.hex, wasLastShare);
+    const answer = await vault.submitShare(share.hex, wasLastShare);
     beat();
+    const suspectsBefore = memory.search.suspects;
     const folded = afterSubmit(
-      round,
-      { share: action.share, progressBefore: current.progress },
-      answer,
+      memory,
+      {
+        share,
+        progressBefore: current.progress,
+        threshold: current.threshold,
+        shares: keys.shares,
+      },
+      answer.kind === 'error'
+        ? { ...answer, timedOut: answer.failure?.code === 'timeout' }
+        : answer,
       clock.now(),
+      backoffTiming,
     );
-    round = folded.round;
-    if (answer.kind === 'status') {
-      metrics.keySubmissions.inc({ result: 'accepted' });
-      observe(answer.status);
-      // Go on with the round only while it is open; unsealed or awaiting a join ends this tick.
-      const roundGoesOn = folded.event === 'progress' || folded.event === 'duplicate';
-      return roundGoesOn ? answer.status : undefined;
-    }
-    if (answer.kind === 'rejected') {
-      const foreign = folded.event === 'rejected-foreign-round';
-      onRejected(foreign);
-      return foreign ? await checkStatus() : undefined;
-    }
-    metrics.keySubmissions.inc({ result: 'error' });
-    if (answer.failure) recordError(answer.failure, 'unseal');
-    return undefined;
+    memory = folded.memory;
+    const goesOn = record(folded.event, answer, current.threshold);
+    onSuspects(suspectsBefore);
+    if (answer.kind === 'status') observe(answer.status);
+    return goesOn && answer.kind === 'status' ? answer.status : undefined;
   }
 
   async function checkStatus(): Promise<SealStatus | undefined> {
@@ -345,7 +441,7 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       reachable = false;
       // The server went away (a restart, a crash): whatever round it had is gone with its memory,
       // and a node we were waiting on to finish joining will come back sealed, not joining.
-      round = FRESH_ROUND;
+      memory = { ...memory, round: FRESH_ROUND };
       setState('unreachable');
       recordError(result.failure, 'seal-status');
       return undefined;
@@ -357,35 +453,42 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     return result.status;
   }
 
+  async function resetRound(): Promise<SealStatus | undefined> {
+    logger.info('clearing an unseal round that our shares cannot finish');
+    const reset = await vault.resetRound();
+    beat();
+    if (reset.ok) {
+      memory = { ...memory, round: FRESH_ROUND };
+      return checkStatus();
+    }
+    memory = afterFailedRequest(memory, clock.now(), backoffTiming);
+    if (reset.failure) recordError(reset.failure, 'unseal reset');
+    return undefined;
+  }
+
   async function step(current: SealStatus): Promise<SealStatus | undefined> {
     const now = clock.now();
-    const before = round;
-    round = reconcileRound(round, current, now);
-    if (before.awaitingSince !== undefined && round.awaitingSince === undefined && current.sealed) {
+    const reconciled = reconcile(memory, current, now);
+    memory = reconciled.memory;
+    if (reconciled.event === 'await-expired') {
       metrics.unseals.inc({ result: 'failure' });
       logger.warn(
-        'the server accepted the last share but stayed sealed for 30 s; starting a new round',
+        'the node stayed sealed for 30 s after our last share was accepted (a raft join that did not finish); starting a new round',
       );
     }
+    // Read before every submission: the brake must hold even in the middle of a round.
     await refreshPause();
     const action = decide({
       status: current,
       shares: keys.shares,
       paused: pause.paused,
-      round,
-      backoffUntil,
+      memory,
       now,
     });
     setState(stateFor(action), action.kind === 'blocked' ? { reason: action.reason } : {});
     reportBlocked(action);
-    if (action.kind === 'submit') return submitOne(current, action);
-    if (action.kind !== 'reset') return undefined;
-    logger.info('clearing an unseal round that our shares cannot finish');
-    const reset = await vault.resetRound();
-    beat();
-    round = FRESH_ROUND;
-    if (!reset.ok && reset.failure) recordError(reset.failure, 'unseal reset');
-    return reset.ok ? checkStatus() : undefined;
+    if (action.kind === 'submit') return submitOne(current, action.share);
+    return action.kind === 'reset' ? resetRound() : undefined;
   }
 
   async function tick(): Promise<void> {
@@ -419,9 +522,15 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     wakeRequested = false;
     inFlight = tick()
       .catch((error: unknown) => {
-        // A bug, not an expected outcome: say so without the error object (it may hold a request).
+        // A bug, not an expected outcome: say so without the error object (it may hold a request),
+        // and scrub the message like everything else that crosses an edge.
         logger.error(
-          { err: { name: (error as Error)?.name, message: String((error as Error)?.message) } },
+          {
+            err: {
+              name: scrubSecrets(String((error as Error)?.name)),
+              message: scrubSecrets(String((error as Error)?.message)),
+            },
+          },
           'check failed unexpectedly',
         );
       })
@@ -461,6 +570,7 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
 
   function buildView(): StatusView {
     const now = clock.now();
+    const waiting = memory.backoff.until > now;
     return {
       state,
       vault: vaultView(),
@@ -470,10 +580,13 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
           status !== undefined && status.initialized && keys.shares.length < status.threshold,
         sources: keys.sources.map((s) => ({ path: s.path, shares: s.shares })),
         invalidFiles: keys.invalid.map((i) => ({ path: i.path, reason: i.reason })),
+        suspectFiles: suspectFiles(),
       },
       paused: pause.paused,
       pauseAnnotationUnrecognised: pause.unrecognisedValue ?? null,
-      backoffUntil: backoffUntil > now ? iso(backoffUntil) : null,
+      pauseSwitch: { source: pause.source, problem: pause.problem ?? null },
+      backoffUntil: waiting ? iso(memory.backoff.until) : null,
+      backoffReason: waiting ? (memory.backoff.reason ?? null) : null,
       lastUnseal,
       lastError,
     };
@@ -515,6 +628,7 @@ function describeState(state: UnsealerState): string {
     paused: 'paused by vault-autounseal.io/paused; submitting nothing',
     'insufficient-keys': 'insufficient keys; submitting nothing',
     'wrong-keys': 'backing off after the key set was rejected',
+    'backing-off': 'backing off after the server failed our unseal requests',
     unsealing: 'unsealing',
     'awaiting-unseal': 'last share accepted; waiting for the node to finish unsealing (raft join)',
   };

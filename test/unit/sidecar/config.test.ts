@@ -145,10 +145,45 @@ describe('parseSidecarConfig, properties', () => {
         fc.integer({ min: 1, max: 10_000 }),
         fc.constantFrom(...(Object.keys(units) as (keyof typeof units)[])),
         (amount, unit) => {
+          const ms = amount * units[unit];
           const parsed = parseSidecarConfig({ UNSEAL_INTERVAL: `${amount}${unit}` }, []);
-          expect(parsed.ok && parsed.value.intervalMs).toBe(amount * units[unit]);
+          // Inside the sane range, read exactly; outside it, refused with the range (item 10).
+          if (ms >= 100 && ms <= 3_600_000) expect(parsed.ok && parsed.value.intervalMs).toBe(ms);
+          else expect(parsed.ok).toBe(false);
         },
       ),
     );
+  });
+});
+
+describe('durations out of their sane range (issue 9, item 10)', () => {
+  it.each([
+    // 720h would overflow Node's timer and become a 1 ms hot loop.
+    ['UNSEAL_INTERVAL', '720h', 'from 100ms to 1h'],
+    ['UNSEAL_INTERVAL', '1ms', 'from 100ms to 1h'],
+    ['UNSEAL_RETRY_INTERVAL', '1ms', 'from 50ms to 1m'],
+    ['UNSEAL_RETRY_INTERVAL', '2h', 'from 50ms to 1m'],
+    ['UNSEAL_MAX_BACKOFF', '100ms', 'from 1s to 1h'],
+    ['UNSEAL_MAX_BACKOFF', '9999h', 'from 1s to 1h'],
+    ['UNSEAL_REQUEST_TIMEOUT', '1ms', 'from 100ms to 2m'],
+    ['UNSEAL_REQUEST_TIMEOUT', '24h', 'from 100ms to 2m'],
+  ])('%s=%s is refused, with the range in the message', (setting, value, range) => {
+    const parsed = parseSidecarConfig({ [setting]: value }, []);
+    expect(parsed.ok).toBe(false);
+    if (parsed.ok) return;
+    const problem = parsed.problems.find((p) => p.setting === setting);
+    expect(problem?.message).toContain(range);
+  });
+
+  it('lists every bad duration at once', () => {
+    const parsed = parseSidecarConfig(
+      { UNSEAL_INTERVAL: '720h', UNSEAL_RETRY_INTERVAL: '1ms', UNSEAL_REQUEST_TIMEOUT: 'soon' },
+      [],
+    );
+    expect(parsed.ok ? [] : parsed.problems.map((p) => p.setting)).toEqual([
+      'UNSEAL_INTERVAL',
+      'UNSEAL_RETRY_INTERVAL',
+      'UNSEAL_REQUEST_TIMEOUT',
+    ]);
   });
 });

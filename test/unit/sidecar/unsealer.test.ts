@@ -95,7 +95,7 @@ async function runTicks(behaviour: Behaviour, shareCount: number, ticks: number)
   const unsealer = createUnsealer({
     vault: scriptedServer(new Set(shares), behaviour),
     readKeys: async () => keys,
-    readPause: async () => ({ paused: false, unrecognisedValue: undefined }),
+    readPause: async () => ({ kind: 'no-volume' as const }),
     logger,
     metrics: createSidecarMetrics(registry),
     clock: { now: () => now },
