@@ -1,12 +1,24 @@
-// Turning the text of a key file into unseal shares, the way the server itself decodes them
-// (../shared/vault-api.md, PUT /v1/sys/unseal step 4): hex first when it gives 16–33 bytes,
-// otherwise padded standard base64. Pure: no fs, no logging. Nothing here ever puts share material
+// Turning the text of a key file into unseal shares, the way the server itself decodes the `key` of
+// `PUT /v1/sys/unseal` (https://github.com/hashicorp/vault/blob/main/http/sys_seal.go): hex first
+// when it gives 16–33 bytes, otherwise padded standard base64. Pure: no fs, no logging. Nothing here ever puts share material
 // into an error message; reasons are fixed strings.
 
 /** A decoded share. `hex` is what we submit; `bytes` identifies it (hex and base64 of one share are one share). */
 export interface Share {
   readonly hex: string;
 }
+
+/**
+ * A share and where it was read: a display string made by the caller (a scrubbed path, with
+ * `#n` for the n-th share of a JSON file), so a rejected key set can name its suspect files.
+ */
+export interface SourcedShare extends Share {
+  readonly origin: string;
+}
+
+export type ParsedSourcedKeyFile =
+  | { readonly ok: true; readonly shares: readonly SourcedShare[] }
+  | { readonly ok: false; readonly problem: KeyFileProblem };
 
 export type KeyFileProblem =
   | 'empty'
@@ -88,8 +100,28 @@ export function parseKeyFile(content: string): ParsedKeyFile {
   return { ok: true, shares };
 }
 
-/** Identical shares count once, compared on decoded bytes. Order of first appearance is kept. */
-export function distinctShares(shares: readonly Share[]): Share[] {
+/**
+ * `parseKeyFile`, with each share labelled by where it came from: `origin` for a file of one share,
+ * `origin#n` for the n-th share (from 1) of a JSON file. `origin` must already be a display string.
+ */
+export function parseKeyFileFrom(content: string, origin: string): ParsedSourcedKeyFile {
+  const parsed = parseKeyFile(content);
+  if (!parsed.ok) return parsed;
+  const json = content.trimStart().startsWith('{');
+  return {
+    ok: true,
+    shares: parsed.shares.map((share, index) => ({
+      hex: share.hex,
+      origin: json ? `${origin}#${index + 1}` : origin,
+    })),
+  };
+}
+
+/**
+ * Identical shares count once, compared on decoded bytes. Order of first appearance is kept, and
+ * with it the first origin of a share that several files hold.
+ */
+export function distinctShares<S extends Share>(shares: readonly S[]): S[] {
   const seen = new Set<string>();
   return shares.filter((share) => {
     if (seen.has(share.hex)) return false;
