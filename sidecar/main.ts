@@ -9,7 +9,7 @@ import { createLogger } from '../common/logger.js';
 import { createRegistry } from '../common/metrics-registry.js';
 import { exitOnSignals } from '../common/shutdown.js';
 import { parseSidecarConfig, sidecarHelp, tlsFileSettings, wantsHelp } from './config.js';
-import { readKeyDirectories } from './key-files.js';
+import { createKeyReader } from './key-files.js';
 import { createSidecarMetrics } from './metrics.js';
 import { readPauseFile } from './pause-file.js';
 import { scrubSecrets } from './scrub.js';
@@ -93,7 +93,7 @@ async function main(): Promise<void> {
   });
   const unsealer = createUnsealer({
     vault,
-    readKeys: () => readKeyDirectories(config.keysDirs),
+    readKeys: createKeyReader(config.keysDirs),
     readPause: () => readPauseFile(config.podinfoDir),
     logger,
     metrics,
