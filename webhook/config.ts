@@ -11,9 +11,18 @@ import {
 } from '../common/config-problems.js';
 import type { PullPolicy, SidecarDefaults } from './sidecar-spec.js';
 
+import { checkDuration, type DurationRange } from '../common/duration.js';
 import { LOG_LEVELS, type LogLevel } from '../common/log-levels.js';
 
+/** Bounds on what one client can hold of the HTTPS listener. */
+export interface ConnectionLimits {
+  readonly handshakeTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly maxConnections: number;
+}
+
 export interface WebhookConfig {
+  readonly host: string;
   readonly port: number;
   readonly metricsPort: number;
   readonly tlsCertFile: string;
@@ -21,6 +30,7 @@ export interface WebhookConfig {
   readonly namespace: string;
   readonly logLevel: LogLevel;
   readonly maxBodyBytes: number;
+  readonly limits: ConnectionLimits;
   readonly sidecar: SidecarDefaults;
 }
 
@@ -28,48 +38,174 @@ export interface WebhookConfig {
 export const SERVICE_ACCOUNT_NAMESPACE_FILE =
   '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
-/**
- * Every setting, its default, and what it means. This table is the documentation: the Helm chart
- * and the README copy it.
- */
-export const SETTINGS = {
-  /** HTTPS port of `POST /mutate` (the Service's targetPort). */
-  WEBHOOK_PORT: '8443',
-  /** Plain-HTTP port of `/healthz`, `/readyz` and `/metrics`. */
-  WEBHOOK_METRICS_PORT: '8080',
-  /** Served certificate (PEM, may hold the chain) and key. Reloaded when the files change. */
-  WEBHOOK_TLS_CERT_FILE: '/etc/webhook/tls/tls.crt',
-  WEBHOOK_TLS_KEY_FILE: '/etc/webhook/tls/tls.key',
-  /** The webhook's own namespace, never injected. Default: the service account's namespace. */
-  WEBHOOK_NAMESPACE: '',
-  /** Largest accepted request body. The kube-apiserver caps requests at 3 MiB, so any pod fits. */
-  WEBHOOK_MAX_BODY_BYTES: '3145728',
-  /** pino level of the webhook's own logs. */
-  LOG_LEVEL: 'info',
-  /** Required: the sidecar image to inject, e.g. `ghcr.io/example/vault-autounseal-sidecar:0.1.0`. */
-  SIDECAR_IMAGE: '',
-  /** `Always`, `IfNotPresent` or `Never`. */
-  SIDECAR_IMAGE_PULL_POLICY: 'IfNotPresent',
-  /** Requests and limits of the injected container (Kubernetes quantities). */
-  SIDECAR_CPU_REQUEST: '10m',
-  SIDECAR_MEMORY_REQUEST: '64Mi',
-  SIDECAR_CPU_LIMIT: '200m',
-  SIDECAR_MEMORY_LIMIT: '128Mi',
-  /** The injected container's uid and gid (the image's nonroot user). Empty: inherit the pod's. */
-  SIDECAR_RUN_AS_USER: '65532',
-  SIDECAR_RUN_AS_GROUP: '65532',
-  /** Key Secret(s) when the pod has no `vault-autounseal.io/keys-secret`; comma-separated. */
-  DEFAULT_KEYS_SECRET: 'vault-unseal-keys',
-  /**
-   * Native sidecar (init container with restartPolicy Always, on by default from Kubernetes 1.29)
-   * unless the pod's `vault-autounseal.io/native-sidecar` says otherwise. Set `false` on older
-   * clusters: an apiserver without the feature drops `restartPolicy`, and the never-ending init
-   * container would hold the Vault container back forever.
-   */
-  DEFAULT_NATIVE_SIDECAR: 'true',
-} as const;
+/** One setting: its default (empty: none) and what it means, as `--help` prints it. */
+export interface SettingDoc {
+  readonly default: string;
+  readonly meaning: string;
+}
 
-type SettingName = keyof typeof SETTINGS;
+/**
+ * Every setting, its default, and what it means. This table is the documentation: `--help` prints
+ * it, and the Helm chart and the README follow it.
+ */
+export const SETTING_DOCS = {
+  WEBHOOK_HOST: {
+    default: '0.0.0.0',
+    meaning:
+      'IP address both listeners bind to. In a pod keep 0.0.0.0 (or :: for IPv6): the kubelet ' +
+      'and the apiserver connect from outside it. 127.0.0.1 to run it on a workstation.',
+  },
+  WEBHOOK_PORT: {
+    default: '8443',
+    meaning: "HTTPS port of POST /mutate (the Service's targetPort).",
+  },
+  WEBHOOK_METRICS_PORT: {
+    default: '8080',
+    meaning: 'Plain-HTTP port of /healthz, /readyz and /metrics.',
+  },
+  WEBHOOK_TLS_CERT_FILE: {
+    default: '/etc/webhook/tls/tls.crt',
+    meaning: 'Served certificate (PEM, may hold the chain). Reloaded when the file changes.',
+  },
+  WEBHOOK_TLS_KEY_FILE: {
+    default: '/etc/webhook/tls/tls.key',
+    meaning: "The certificate's private key (PEM). Reloaded when the file changes.",
+  },
+  WEBHOOK_NAMESPACE: {
+    default: '',
+    meaning:
+      "The webhook's own namespace, never injected. Default: the service account's namespace; " +
+      'required outside a pod.',
+  },
+  WEBHOOK_MAX_BODY_BYTES: {
+    default: '3145728',
+    meaning:
+      'Largest accepted request body (413 past it). The kube-apiserver caps requests at 3 MiB, ' +
+      'so any pod fits.',
+  },
+  WEBHOOK_TLS_HANDSHAKE_TIMEOUT: {
+    default: '10s',
+    meaning:
+      'A connection that has not finished its TLS handshake by then is closed (a client that ' +
+      'never sends a ClientHello would otherwise hold it for 120 s).',
+  },
+  WEBHOOK_REQUEST_TIMEOUT: {
+    default: '15s',
+    meaning:
+      "Time to receive one request's headers and body; a slower one gets 408 and is closed. " +
+      "Well past the apiserver's own timeout (at most 5 s in our webhook configuration).",
+  },
+  WEBHOOK_MAX_CONNECTIONS: {
+    default: '1000',
+    meaning:
+      'Open connections to the HTTPS port at most; past it new ones are closed at once. The ' +
+      'apiservers keep a few each.',
+  },
+  LOG_LEVEL: { default: 'info', meaning: "pino level of the webhook's own logs." },
+  SIDECAR_IMAGE: {
+    default: '',
+    meaning:
+      'Required: the sidecar image to inject, e.g. ghcr.io/example/vault-autounseal-sidecar:0.1.0.',
+  },
+  SIDECAR_IMAGE_PULL_POLICY: {
+    default: 'IfNotPresent',
+    meaning: "The injected container's imagePullPolicy: Always, IfNotPresent or Never.",
+  },
+  SIDECAR_CPU_REQUEST: {
+    default: '10m',
+    meaning: 'CPU request of the injected container (a Kubernetes quantity).',
+  },
+  SIDECAR_MEMORY_REQUEST: {
+    default: '64Mi',
+    meaning: 'Memory request of the injected container (a Kubernetes quantity).',
+  },
+  SIDECAR_CPU_LIMIT: {
+    default: '200m',
+    meaning: 'CPU limit of the injected container (a Kubernetes quantity).',
+  },
+  SIDECAR_MEMORY_LIMIT: {
+    default: '128Mi',
+    meaning: 'Memory limit of the injected container (a Kubernetes quantity).',
+  },
+  SIDECAR_RUN_AS_USER: {
+    default: '65532',
+    meaning: "The injected container's uid (the image's nonroot user). Empty: inherit the pod's.",
+  },
+  SIDECAR_RUN_AS_GROUP: {
+    default: '65532',
+    meaning: "The injected container's gid. Empty: inherit the pod's.",
+  },
+  DEFAULT_KEYS_SECRET: {
+    default: 'vault-unseal-keys',
+    meaning:
+      'Key Secret(s), comma-separated, for pods without a vault-autounseal.io/keys-secret annotation.',
+  },
+  DEFAULT_NATIVE_SIDECAR: {
+    default: 'true',
+    meaning:
+      'Inject a native sidecar (init container with restartPolicy Always, on by default from ' +
+      "Kubernetes 1.29) unless the pod's vault-autounseal.io/native-sidecar says otherwise. Set " +
+      'false on older clusters: an apiserver without the feature drops restartPolicy, and the ' +
+      'never-ending init container would hold the Vault container back forever.',
+  },
+} as const satisfies Record<string, SettingDoc>;
+
+type SettingName = keyof typeof SETTING_DOCS;
+
+/** Every setting and its default (empty: none), from SETTING_DOCS. */
+export const SETTINGS: Readonly<Record<SettingName, string>> = Object.freeze(
+  Object.fromEntries(
+    Object.entries(SETTING_DOCS).map(([name, doc]) => [name, doc.default]),
+  ) as Record<SettingName, string>,
+);
+
+/**
+ * The sane range of each duration setting. Below 1 s a slow but healthy apiserver (or a TLS
+ * handshake across a loaded control plane) is cut off; above 60 s a slow client holds a
+ * connection for longer than any admission can wait (the apiserver gives up after 30 s at most).
+ */
+export const WEBHOOK_DURATION_RANGES = {
+  WEBHOOK_TLS_HANDSHAKE_TIMEOUT: { minMs: 1_000, maxMs: 60_000 },
+  WEBHOOK_REQUEST_TIMEOUT: { minMs: 1_000, maxMs: 60_000 },
+} as const satisfies Record<string, DurationRange>;
+
+/** `--help` and `-h` print the settings instead of starting. */
+export function wantsHelp(argv: readonly string[]): boolean {
+  return argv.includes('--help') || argv.includes('-h');
+}
+
+/** The `--help` text, generated from SETTING_DOCS so it cannot drift from what is parsed. */
+export function formatHelp(program: string): string {
+  const lines = [
+    `Usage: ${program} [--setting=value ...]`,
+    '',
+    'The mutating admission webhook that injects the vault-autounseal sidecar into Vault pods.',
+    'Every setting is an environment variable and also a --kebab-case flag; a flag wins.',
+    'Bad settings are all reported at once, with exit status 2.',
+    '',
+  ];
+  for (const [name, doc] of Object.entries(SETTING_DOCS) as [SettingName, SettingDoc][]) {
+    const fallback = doc.default === '' ? 'none' : doc.default;
+    lines.push(`  ${name}, --${flagNameFor(name)}  (default: ${fallback})`);
+    lines.push(...wrap(doc.meaning, 92).map((line) => `      ${line}`));
+  }
+  return lines.join('\n');
+}
+
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines;
+}
 
 const PULL_POLICIES: readonly string[] = ['Always', 'IfNotPresent', 'Never'];
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -156,6 +292,36 @@ class Reader {
     return SETTINGS[name];
   }
 
+  duration(name: keyof typeof WEBHOOK_DURATION_RANGES): number {
+    const { text, setting } = this.raw(name);
+    const checked = checkDuration(text, WEBHOOK_DURATION_RANGES[name]);
+    if (checked.ok) return checked.ms;
+    this.problem(setting, checked.message);
+    return 0;
+  }
+
+  integer(name: SettingName, min: number, max: number): number {
+    const { text, setting } = this.raw(name);
+    const value = Number(text);
+    if (/^\d+$/.test(text) && value >= min && value <= max) return value;
+    this.problem(setting, `is ${JSON.stringify(text)}; accepted: an integer from ${min} to ${max}`);
+    return 0;
+  }
+
+  /**
+   * An IP address literal. Not a host name: the listener would bind whatever it resolves to
+   * at start, which is not what an operator reading the manifest expects.
+   */
+  ipAddress(name: SettingName): string {
+    const { text, setting } = this.raw(name);
+    if (isIpAddress(text)) return text;
+    this.problem(
+      setting,
+      `is ${JSON.stringify(text)}; accepted: an IP address such as 0.0.0.0 (every IPv4 address), :: (every address) or 127.0.0.1`,
+    );
+    return SETTINGS[name];
+  }
+
   optionalId(name: SettingName, min: number): number | undefined {
     const { text, setting } = this.rawAllowEmpty(name);
     if (text === '') return undefined;
@@ -167,6 +333,27 @@ class Reader {
     );
     return undefined;
   }
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** IPv4 dotted quad, or an IPv6 literal as the WHATWG URL parser accepts it (pure, no node:net). */
+export function isIpAddress(text: string): boolean {
+  if (IPV4.test(text)) return true;
+  if (!text.includes(':') || /[[\]/%\s]/.test(text)) return false;
+  try {
+    return new URL(`http://[${text}]/`).hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+function readLimits(reader: Reader): ConnectionLimits {
+  return {
+    handshakeTimeoutMs: reader.duration('WEBHOOK_TLS_HANDSHAKE_TIMEOUT'),
+    requestTimeoutMs: reader.duration('WEBHOOK_REQUEST_TIMEOUT'),
+    maxConnections: reader.integer('WEBHOOK_MAX_CONNECTIONS', 1, 100_000),
+  };
 }
 
 function readResources(reader: Reader): SidecarDefaults['resources'] {
@@ -263,6 +450,7 @@ export function parseWebhookConfig(
     if (!known.has(flag)) reader.problem(`--${flag}`, 'is not a setting of the webhook');
   }
   const config: WebhookConfig = {
+    host: reader.ipAddress('WEBHOOK_HOST'),
     port: reader.port('WEBHOOK_PORT'),
     metricsPort: reader.port('WEBHOOK_METRICS_PORT'),
     tlsCertFile: reader.raw('WEBHOOK_TLS_CERT_FILE').text,
@@ -270,6 +458,7 @@ export function parseWebhookConfig(
     namespace: readNamespace(reader, context.serviceAccountNamespace),
     logLevel: reader.oneOf<LogLevel>('LOG_LEVEL', LOG_LEVELS),
     maxBodyBytes: readBodyLimit(reader),
+    limits: readLimits(reader),
     sidecar: readSidecar(reader),
   };
   if (config.port !== 0 && config.port === config.metricsPort) {

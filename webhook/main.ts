@@ -1,13 +1,19 @@
 #!/usr/bin/env node
-// Composition root of the webhook: parse the configuration, load the certificate, build the
-// servers, listen on 0.0.0.0 (kubelet probes and the apiserver come from outside the pod), reload
-// the certificate when its files change, and stop cleanly on SIGTERM.
+// Composition root of the webhook: parse the configuration (or print `--help`), load the
+// certificate, build the servers, listen on WEBHOOK_HOST (0.0.0.0 by default: kubelet probes and
+// the apiserver come from outside the pod), reload the certificate when its files change, and stop
+// cleanly on SIGTERM.
 import { readFileSync } from 'node:fs';
 import { CONFIG_EXIT_CODE, formatProblems } from '../common/config-problems.js';
 import { createLogger } from '../common/logger.js';
 import { createRegistry } from '../common/metrics-registry.js';
 import { describeError, exitOnSignals } from '../common/shutdown.js';
-import { SERVICE_ACCOUNT_NAMESPACE_FILE, parseWebhookConfig } from './config.js';
+import {
+  SERVICE_ACCOUNT_NAMESPACE_FILE,
+  formatHelp,
+  parseWebhookConfig,
+  wantsHelp,
+} from './config.js';
 import { createWebhookMetrics } from './metrics.js';
 import { buildWebhookServer } from './server.js';
 import { loadTlsFiles, startTlsReloader } from './tls-reloader.js';
@@ -23,7 +29,12 @@ function readServiceAccountNamespace(): string | undefined {
 }
 
 async function main(): Promise<void> {
-  const parsed = parseWebhookConfig(process.env, process.argv.slice(2), {
+  const argv = process.argv.slice(2);
+  if (wantsHelp(argv)) {
+    process.stdout.write(`${formatHelp(PROGRAM)}\n`);
+    return;
+  }
+  const parsed = parseWebhookConfig(process.env, argv, {
     serviceAccountNamespace: readServiceAccountNamespace(),
   });
   if (!parsed.ok) {
@@ -62,10 +73,11 @@ async function main(): Promise<void> {
     },
   });
 
-  await servers.ops.listen({ host: '0.0.0.0', port: config.metricsPort });
-  await servers.admission.listen({ host: '0.0.0.0', port: config.port });
+  await servers.ops.listen({ host: config.host, port: config.metricsPort });
+  await servers.admission.listen({ host: config.host, port: config.port });
   logger.info(
     {
+      host: config.host,
       port: config.port,
       metricsPort: config.metricsPort,
       namespace: config.namespace,

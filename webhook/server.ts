@@ -14,6 +14,7 @@ import {
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createQuietFastify } from '../common/http-server.js';
+import { createRepeatLimiter } from '../common/repeat-limiter.js';
 import { registerOpsRoutes } from '../common/ops-routes.js';
 import { reviewAdmission, type AdmissionContext } from './admission.js';
 import type { WebhookConfig } from './config.js';
@@ -31,7 +32,7 @@ export const ADMISSION_PATHS: Readonly<Record<string, NamespaceInjection>> = {
 };
 
 export interface WebhookServerDeps {
-  readonly config: Pick<WebhookConfig, 'namespace' | 'maxBodyBytes' | 'sidecar'>;
+  readonly config: Pick<WebhookConfig, 'namespace' | 'maxBodyBytes' | 'limits' | 'sidecar'>;
   /** The initial certificate and key (PEM). Replace later with `setSecureContext`. */
   readonly tls: { readonly cert: string; readonly key: string };
   readonly logger: Logger;
@@ -107,16 +108,61 @@ function baseLogger(logger: Logger): FastifyBaseLogger {
   return logger;
 }
 
+/**
+ * What one client can hold of the listener (WEBHOOK_TLS_HANDSHAKE_TIMEOUT, WEBHOOK_REQUEST_TIMEOUT,
+ * WEBHOOK_MAX_CONNECTIONS), as options of Node's https server:
+ * - `handshakeTimeout`: Node's default is 120 s for a socket that never sends a ClientHello;
+ * - `headersTimeout` and `requestTimeout`: slow headers, then a slow body. Node enforces both only
+ *   when it sweeps its connections, every `connectionsCheckingInterval` (30 s by default), so a
+ *   15 s timeout used to let slow headers live for 37 s: the sweep runs at least once a second.
+ * fastify sets `requestTimeout` again after creating the server: it gets the same value.
+ */
+function connectionOptions(limits: WebhookServerDeps['config']['limits']): {
+  handshakeTimeout: number;
+  headersTimeout: number;
+  requestTimeout: number;
+  connectionsCheckingInterval: number;
+} {
+  return {
+    handshakeTimeout: limits.handshakeTimeoutMs,
+    headersTimeout: limits.requestTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionsCheckingInterval: Math.min(1_000, limits.requestTimeoutMs),
+  };
+}
+
+/** Past WEBHOOK_MAX_CONNECTIONS Node closes new sockets at once; say so, at most once a minute. */
+function reportDrops(app: FastifyInstance<HttpsServer>, deps: WebhookServerDeps): void {
+  const { maxConnections } = deps.config.limits;
+  app.server.maxConnections = maxConnections;
+  const limiter = createRepeatLimiter();
+  app.server.on('drop', () => {
+    const { log, suppressed } = limiter.shouldLog('drop', Date.now());
+    if (log) {
+      deps.logger.warn(
+        { maxConnections, suppressed },
+        'connection limit reached: new connections are closed',
+      );
+    }
+  });
+}
+
 function buildAdmissionServer(deps: WebhookServerDeps): FastifyInstance<HttpsServer> {
+  const { limits } = deps.config;
   const app = fastify({
-    https: { cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' },
+    https: {
+      cert: deps.tls.cert,
+      key: deps.tls.key,
+      minVersion: 'TLSv1.2',
+      ...connectionOptions(limits),
+    },
     bodyLimit: deps.config.maxBodyBytes,
     loggerInstance: baseLogger(deps.logger),
     logController: new LogController({ disableRequestLogging: true }),
-    // A request that trickles in is cut off well past the apiserver's own ≤ 5 s timeout.
-    requestTimeout: 15_000,
+    requestTimeout: limits.requestTimeoutMs,
     return503OnClosing: true,
   }) as unknown as FastifyInstance<HttpsServer>;
+  reportDrops(app, deps);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, parseJsonBody);
   app.setErrorHandler((error: FastifyError, request, reply) => {

@@ -8,6 +8,7 @@ import { createRegistry } from '../../../common/metrics-registry.js';
 import { createWebhookMetrics, type WebhookMetrics } from '../../../webhook/metrics.js';
 import { buildWebhookServer, type WebhookServers } from '../../../webhook/server.js';
 import type { SidecarDefaults } from '../../../webhook/sidecar-spec.js';
+import type { ConnectionLimits } from '../../../webhook/config.js';
 import type { Registry } from 'prom-client';
 import { createTestCa, type TestCa } from '../../harness/test-ca.js';
 import { testDefaults, type Json } from '../../fixtures/webhook/fixtures.js';
@@ -56,6 +57,8 @@ export async function startWebhook(
   options: {
     sidecar?: SidecarDefaults;
     maxBodyBytes?: number;
+    /** Connection limits; the defaults of webhook/config.ts unless set (tests set them small). */
+    limits?: Partial<ConnectionLimits>;
     namespace?: string;
     ca?: TestCa;
     cert?: { cert: string; key: string };
@@ -83,6 +86,12 @@ export async function startWebhook(
     config: {
       namespace: options.namespace ?? 'vault-autounseal-system',
       maxBodyBytes: options.maxBodyBytes ?? 3 * 2 ** 20,
+      limits: {
+        handshakeTimeoutMs: 10_000,
+        requestTimeoutMs: 15_000,
+        maxConnections: 1000,
+        ...options.limits,
+      },
       sidecar: options.sidecar ?? testDefaults(),
     },
     tls: issued,

@@ -10,6 +10,8 @@ import {
   sidecarOf,
   type Json,
 } from '../../fixtures/webhook/fixtures.js';
+import { formatDuration } from '../../../common/duration.js';
+import { SIDECAR_DURATION_RANGES } from '../../../common/sidecar-durations.js';
 import { startWebhook, type RunningWebhook } from './support.js';
 
 let webhook: RunningWebhook;
@@ -157,7 +159,8 @@ describe('a pod with only one of the two marks of an injection', () => {
 });
 
 describe('the interval annotation', () => {
-  const accepted = 'a duration from 100ms to 60m (such as 500ms, 5s or 2m)';
+  const { minMs, maxMs } = SIDECAR_DURATION_RANGES.UNSEAL_INTERVAL;
+  const accepted = `a duration from ${formatDuration(minMs)} to ${formatDuration(maxMs)} (such as 500ms, 5s or 2m)`;
   it.each([
     // Each row: the value, and what the denial says about it.
     ['720h', `is out of range: ${accepted}`], // above 1 h a restart goes unseen; 2^31 ms: hot loop

@@ -1,7 +1,15 @@
 // The webhook's configuration: defaults, every problem at once, flags over env.
 import { describe, expect, it } from 'vitest';
 import { formatProblems } from '../../../common/config-problems.js';
-import { SETTINGS, parseQuantity, parseWebhookConfig } from '../../../webhook/config.js';
+import {
+  SETTINGS,
+  SETTING_DOCS,
+  formatHelp,
+  isIpAddress,
+  parseQuantity,
+  parseWebhookConfig,
+  wantsHelp,
+} from '../../../webhook/config.js';
 
 const REQUIRED = { SIDECAR_IMAGE: 'registry.example/vault-autounseal-sidecar:0.1.0' };
 
@@ -13,6 +21,7 @@ describe('parseWebhookConfig', () => {
     expect(parsed).toEqual({
       ok: true,
       value: {
+        host: '0.0.0.0',
         port: 8443,
         metricsPort: 8080,
         tlsCertFile: '/etc/webhook/tls/tls.crt',
@@ -20,6 +29,7 @@ describe('parseWebhookConfig', () => {
         namespace: 'vault-autounseal',
         logLevel: 'info',
         maxBodyBytes: 3_145_728,
+        limits: { handshakeTimeoutMs: 10_000, requestTimeoutMs: 15_000, maxConnections: 1000 },
         sidecar: {
           image: REQUIRED.SIDECAR_IMAGE,
           imagePullPolicy: 'IfNotPresent',
@@ -167,13 +177,122 @@ describe('parseWebhookConfig', () => {
       'SIDECAR_MEMORY_REQUEST',
       'SIDECAR_RUN_AS_GROUP',
       'SIDECAR_RUN_AS_USER',
+      'WEBHOOK_HOST',
       'WEBHOOK_MAX_BODY_BYTES',
+      'WEBHOOK_MAX_CONNECTIONS',
       'WEBHOOK_METRICS_PORT',
       'WEBHOOK_NAMESPACE',
       'WEBHOOK_PORT',
+      'WEBHOOK_REQUEST_TIMEOUT',
       'WEBHOOK_TLS_CERT_FILE',
+      'WEBHOOK_TLS_HANDSHAKE_TIMEOUT',
       'WEBHOOK_TLS_KEY_FILE',
     ]);
+  });
+
+  describe('the listen host', () => {
+    it.each([
+      ['127.0.0.1', '127.0.0.1'],
+      ['::', '::'],
+      ['::1', '::1'],
+      ['fd00::10', 'fd00::10'],
+    ])('accepts %s', (text, host) => {
+      const parsed = parseWebhookConfig(
+        { ...REQUIRED, WEBHOOK_NAMESPACE: 'x', WEBHOOK_HOST: text },
+        [],
+      );
+      expect(parsed.ok && parsed.value.host).toBe(host);
+    });
+
+    it.each(['localhost', '256.0.0.1', '1.2.3', '[::1]', '0.0.0.0:8443', 'fe80::1%eth0', ':::'])(
+      'refuses %j, saying what it accepts',
+      (text) => {
+        const parsed = parseWebhookConfig({ ...REQUIRED, WEBHOOK_NAMESPACE: 'x' }, [
+          `--webhook-host=${text}`,
+        ]);
+        expect(!parsed.ok && parsed.problems).toEqual([
+          {
+            setting: '--webhook-host',
+            message: `is ${JSON.stringify(text)}; accepted: an IP address such as 0.0.0.0 (every IPv4 address), :: (every address) or 127.0.0.1`,
+          },
+        ]);
+      },
+    );
+
+    it('is pure about IPv6: no node:net needed', () => {
+      expect(isIpAddress('2001:db8::1')).toBe(true);
+      expect(isIpAddress('2001:db8::g')).toBe(false);
+    });
+  });
+
+  describe('the connection limits', () => {
+    it('reads durations and the cap', () => {
+      const parsed = parseWebhookConfig(
+        {
+          ...REQUIRED,
+          WEBHOOK_NAMESPACE: 'x',
+          WEBHOOK_TLS_HANDSHAKE_TIMEOUT: '2s',
+          WEBHOOK_REQUEST_TIMEOUT: '1500ms',
+          WEBHOOK_MAX_CONNECTIONS: '64',
+        },
+        [],
+      );
+      expect(parsed.ok && parsed.value.limits).toEqual({
+        handshakeTimeoutMs: 2_000,
+        requestTimeoutMs: 1_500,
+        maxConnections: 64,
+      });
+    });
+
+    it('refuses out-of-range values, stating the range, all at once', () => {
+      const parsed = parseWebhookConfig(
+        {
+          ...REQUIRED,
+          WEBHOOK_NAMESPACE: 'x',
+          WEBHOOK_TLS_HANDSHAKE_TIMEOUT: '720h',
+          WEBHOOK_REQUEST_TIMEOUT: '1ms',
+          WEBHOOK_MAX_CONNECTIONS: '0',
+        },
+        [],
+      );
+      expect(!parsed.ok && parsed.problems).toEqual([
+        {
+          setting: 'WEBHOOK_TLS_HANDSHAKE_TIMEOUT',
+          message: '"720h" is out of range: a duration from 1s to 1m (such as 500ms, 5s or 2m)',
+        },
+        {
+          setting: 'WEBHOOK_REQUEST_TIMEOUT',
+          message: '"1ms" is out of range: a duration from 1s to 1m (such as 500ms, 5s or 2m)',
+        },
+        {
+          setting: 'WEBHOOK_MAX_CONNECTIONS',
+          message: 'is "0"; accepted: an integer from 1 to 100000',
+        },
+      ]);
+    });
+  });
+});
+
+describe('--help', () => {
+  it.each([
+    [['--help'], true],
+    [['-h'], true],
+    [['--webhook-port=1', '--help'], true],
+    [['--webhook-port', 'help'], false],
+    [[], false],
+  ])('%j asks for help: %s', (argv, asked) => {
+    expect(wantsHelp(argv)).toBe(asked);
+  });
+
+  it('lists every setting, its flag, its default and its meaning, from the one table', () => {
+    const help = formatHelp('vault-autounseal-webhook');
+    const flat = help.replace(/\n {6}/g, ' ');
+    for (const [name, doc] of Object.entries(SETTING_DOCS)) {
+      const flag = name.toLowerCase().replaceAll('_', '-');
+      expect(flat).toContain(`${name}, --${flag}  (default: ${doc.default || 'none'})`);
+      expect(flat).toContain(doc.meaning);
+    }
+    for (const line of help.split('\n')) expect(line.length).toBeLessThanOrEqual(100);
   });
 });
 
