@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { describeVaultError } from '../../../sidecar/vault-client.js';
+import { describeVaultError, type VaultFailure } from '../../../sidecar/vault-client.js';
+import { TransportFailure } from '../../../sidecar/vault-transport.js';
 import { scrubSecrets } from '../../../sidecar/scrub.js';
 
 const SHARE = randomBytes(33).toString('hex');
@@ -58,5 +59,16 @@ describe('scrubSecrets', () => {
     const b64 = Buffer.from(SHARE, 'hex').toString('base64');
     const text = scrubSecrets(`a ${SHARE} b ${b64} c hvs.CAESIJxxxxxxxxxxxxxxxxxxxxxxxx d`);
     expect(text).toBe('a [redacted] b [redacted] c [redacted] d');
+  });
+});
+
+describe('describeVaultError, given a failure the transport already described', () => {
+  it('passes it through unchanged: redirect, size cap, deadline and stop are worded there', () => {
+    const failure: VaultFailure = {
+      code: 'http',
+      httpStatus: 307,
+      message: 'server answered 307, a redirect',
+    };
+    expect(describeVaultError(new TransportFailure(failure), 'http://x')).toBe(failure);
   });
 });
