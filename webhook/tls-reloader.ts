@@ -3,12 +3,16 @@
 // the files are also re-read on a timer because watch events can be lost. A changed pair is
 // validated (key matches certificate, certificate parses) before it replaces the served one; a bad
 // pair is reported and the old one keeps serving (vault-k8s helper/cert/source_disk.go).
+// A bad pair is retried every 2 s, since a `..data` swap can be read half-way; the failure is
+// logged on first sight and then at most once a minute with a count (common/repeat-limiter.ts),
+// not every 2 s for as long as the pair stays bad. The metric counts every attempt.
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import { watchDirectories, type DirWatcher } from '../common/dir-watcher.js';
+import { createRepeatLimiter } from '../common/repeat-limiter.js';
 import { describeError } from '../common/shutdown.js';
 import type { WebhookMetrics } from './metrics.js';
 
@@ -82,6 +86,8 @@ export interface TlsReloaderDeps {
   readonly metrics: Pick<WebhookMetrics, 'certExpiry' | 'tlsReloads'>;
   /** Periodic re-read, in case a watch event is lost. */
   readonly rereadIntervalMs?: number;
+  /** Clock of the repeat limiter on failure logs; `Date.now` unless a test passes its own. */
+  readonly now?: () => number;
 }
 
 export interface TlsReloader {
@@ -100,6 +106,8 @@ export function startTlsReloader(deps: TlsReloaderDeps): TlsReloader {
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
   let running: Promise<'changed' | 'unchanged' | 'failed'> | undefined;
+  const now = deps.now ?? Date.now;
+  const failures = createRepeatLimiter();
   deps.metrics.certExpiry.set(current.notAfterSeconds);
 
   const schedule = (ms: number): void => {
@@ -112,6 +120,8 @@ export function startTlsReloader(deps: TlsReloaderDeps): TlsReloader {
   const attempt = async (): Promise<'changed' | 'unchanged' | 'failed'> => {
     try {
       const next = await loadTlsFiles(deps.certFile, deps.keyFile);
+      // Readable and matching again: the next failure is news, and is logged at once.
+      failures.clear('');
       if (next.cert === current.cert && next.key === current.key) return 'unchanged';
       deps.apply(next);
       current = next;
@@ -128,10 +138,15 @@ export function startTlsReloader(deps: TlsReloaderDeps): TlsReloader {
       return 'changed';
     } catch (error: unknown) {
       deps.metrics.tlsReloads.inc({ result: 'failure' });
-      deps.logger.error(
-        { err: describeError(error) },
-        'TLS reload failed; still serving the previous certificate',
-      );
+      const err = describeError(error);
+      // One key per kind of failure: a different problem is logged at once.
+      const { log, suppressed } = failures.shouldLog(err.code ?? 'unknown', now());
+      if (log) {
+        deps.logger.error(
+          { err, suppressed },
+          'TLS reload failed; still serving the previous certificate',
+        );
+      }
       return 'failed';
     }
   };

@@ -164,6 +164,78 @@ describe('TLS certificate hot reload', () => {
   });
 });
 
+describe('a certificate and key that do not match, left in place', () => {
+  let ca: TestCa;
+  let webhook: RunningWebhook;
+  let reloader: TlsReloader;
+  let clock = 1_800_000_000_000;
+  const logs: Json[] = [];
+  const names = { commonName: 'webhook', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] };
+  const failureLines = (): Json[] => logs.filter((l) => l['msg']?.includes('TLS reload failed'));
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'webhook-tls-mismatch-'));
+    generation = 0;
+    ca = await createTestCa('mismatch test CA');
+    await publish(pair(await ca.issue(names)));
+    const initial = await loadTlsFiles(join(dir, 'tls.crt'), join(dir, 'tls.key'));
+    webhook = await startWebhook({ ca, cert: initial });
+    reloader = startTlsReloader({
+      certFile: join(dir, 'tls.crt'),
+      keyFile: join(dir, 'tls.key'),
+      initial,
+      apply: (material) => webhook.servers.setSecureContext(material),
+      logger: createLogger({
+        level: 'info',
+        name: 'tls-test',
+        destination: { write: (line: string) => void logs.push(JSON.parse(line) as Json) },
+      }),
+      metrics: webhook.metrics,
+      rereadIntervalMs: 3_600_000,
+      now: () => clock,
+    });
+  });
+
+  afterAll(async () => {
+    await reloader.close();
+    await webhook.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('are logged once, then once a minute with a count, while every attempt is counted', async () => {
+    const failuresBefore = await reloadFailures(webhook);
+    const a = await ca.issue(names);
+    const b = await ca.issue(names);
+    await publish({ cert: a.certPem, key: b.keyPem });
+    // The 2 s retries of a whole minute, and more: one line.
+    for (let i = 0; i < 5; i++) expect(await reloader.reload()).toBe(false);
+    expect(failureLines()).toHaveLength(1);
+    expect(failureLines()[0]).toMatchObject({ err: { code: 'TLS_KEY_MISMATCH' }, suppressed: 0 });
+    const attempts = (await reloadFailures(webhook)) - failuresBefore;
+    expect(attempts).toBeGreaterThanOrEqual(5);
+
+    clock += 60_000;
+    expect(await reloader.reload()).toBe(false);
+    expect(failureLines()).toHaveLength(2);
+    // The attempts between the two lines are counted in the second (a watch event may add one).
+    expect(failureLines()[1]!['suppressed']).toBeGreaterThanOrEqual(4);
+  });
+
+  it('once a good pair is served, the next bad one is logged at once', async () => {
+    const good = await ca.issue(names);
+    await publish(pair(good));
+    await until(
+      async () => (await servedSerial(webhook.port, ca.certPem)) === serialOf(good.certPem),
+    );
+    const before = failureLines().length;
+    const a = await ca.issue(names);
+    const b = await ca.issue(names);
+    await publish({ cert: a.certPem, key: b.keyPem });
+    expect(await reloader.reload()).toBe(false);
+    expect(failureLines()).toHaveLength(before + 1);
+  });
+});
+
 describe('parseTlsMaterial and loadTlsFiles', () => {
   it('refuses a certificate file without a certificate', async () => {
     const ca = await createTestCa();
