@@ -2,7 +2,7 @@
 // engine (seal-round.ts) what to do, does it, and records what happened in metrics, logs and the
 // state behind `/status`. One tick at a time, on a self-rescheduling timer.
 import type { Logger } from 'pino';
-import type { KeySnapshot } from './key-files.js';
+import { EMPTY_KEY_SNAPSHOT, type KeySnapshot } from './key-snapshot.js';
 import type { SidecarMetrics } from './metrics.js';
 import { createRepeatLimiter } from '../common/repeat-limiter.js';
 import {
@@ -104,19 +104,13 @@ export interface Unsealer {
   isRunning(): boolean;
 }
 
-const EMPTY_KEYS: KeySnapshot = { shares: [], sources: [], invalid: [], fingerprint: '' };
+const EMPTY_KEYS: KeySnapshot = EMPTY_KEY_SNAPSHOT;
 const PROBLEM_STATES: ReadonlySet<UnsealerState> = new Set([
   'unreachable',
   'insufficient-keys',
   'wrong-keys',
   'backing-off',
 ]);
-
-/** Where a share came from, for reports; never its content. */
-const originOf = (share: Share): string => {
-  const origin = (share as { origin?: unknown }).origin;
-  return typeof origin === 'string' ? origin : 'a key file';
-};
 
 export function createUnsealer(deps: UnsealerDeps): Unsealer {
   const { vault, logger, metrics, clock, timing } = deps;
@@ -202,8 +196,14 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       sources: next.sources.map((s) => s.path),
       invalidFiles: next.invalid,
     };
-    if (next.shares.length === 0 && next.invalid.length > 0) {
-      logger.warn(fields, 'no keys loaded: no key file could be used');
+    const missingDirs = (next.dirs ?? []).filter((d) => d.state !== 'ok').map((d) => d.path);
+    if (next.shares.length === 0) {
+      logger.warn(
+        { ...fields, ...(missingDirs.length > 0 ? { unusableDirectories: missingDirs } : {}) },
+        missingDirs.length > 0
+          ? 'no keys loaded: a key directory is missing or unreadable'
+          : 'no keys loaded: no key file could be used',
+      );
     } else if (next.invalid.length > 0) {
       logger.warn(fields, 'keys reloaded; some key files could not be used');
     } else {
@@ -319,7 +319,7 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
 
   function suspectFiles(): string[] {
     const suspects = new Set(memory.search.suspects);
-    return keys.shares.filter((share) => suspects.has(share.hex)).map(originOf);
+    return keys.shares.filter((share) => suspects.has(share.hex)).map((share) => share.origin);
   }
 
   /** Our own round failed at the threshold; either another candidate set is tried, or we back off. */

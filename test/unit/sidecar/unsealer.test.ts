@@ -83,7 +83,7 @@ function sink(): { stream: Writable; text: () => string } {
 async function runTicks(behaviour: Behaviour, shareCount: number, ticks: number) {
   const shares = Array.from({ length: shareCount }, () => randomBytes(33).toString('hex'));
   const keys: KeySnapshot = {
-    shares: shares.map((hex) => ({ hex })),
+    shares: shares.map((hex, i) => ({ hex, origin: `/keys/key-${i}` })),
     sources: shares.map((_, i) => ({ path: `/keys/key-${i}`, shares: 1 })),
     invalid: [],
     fingerprint: shares.join(','),
