@@ -11,6 +11,7 @@ import { freePorts } from '../../harness/ports.js';
 import { repoRoot } from '../../harness/repo-root.js';
 import { createTestCa, type TestCa } from '../../harness/test-ca.js';
 import { reviewForFixture, type Json } from '../../fixtures/webhook/fixtures.js';
+import { SETTINGS } from '../../../webhook/config.js';
 import { until } from './support.js';
 
 const MAIN = join(repoRoot(), 'dist', 'webhook', 'main.js');
@@ -21,9 +22,12 @@ interface Exit {
   readonly stderr: string;
 }
 
-function run(env: Record<string, string>): { child: ChildProcess; exited: Promise<Exit> } {
+function run(
+  env: Record<string, string>,
+  args: readonly string[] = [],
+): { child: ChildProcess; exited: Promise<Exit> } {
   // Only what the test sets: no KUBERNETES_* or WEBHOOK_* from the developer's shell.
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(process.execPath, [MAIN, ...args], {
     env: { PATH: process.env['PATH'] ?? '', ...env },
   });
   let stdout = '';
@@ -87,6 +91,56 @@ describe('dist/webhook/main.js', () => {
     for (const setting of ['WEBHOOK_PORT', 'LOG_LEVEL', 'SIDECAR_IMAGE', 'WEBHOOK_NAMESPACE']) {
       expect(stderr).toContain(`  - ${setting}:`);
     }
+  });
+
+  it.each([['--help'], ['-h']])(
+    '%s prints every setting with its flag and default, and exits 0 without starting',
+    async (flag) => {
+      // No SIDECAR_IMAGE, no namespace: help needs no valid configuration.
+      const { code, stdout, stderr } = await run({}, [flag]).exited;
+      expect(code).toBe(0);
+      expect(stderr).toBe('');
+      expect(stdout).toMatch(/^Usage: vault-autounseal-webhook /);
+      for (const [name, fallback] of Object.entries(SETTINGS)) {
+        const flagName = name.toLowerCase().replaceAll('_', '-');
+        expect(stdout).toContain(`${name}, --${flagName}  (default: ${fallback || 'none'})`);
+      }
+    },
+  );
+
+  it('exits 2 on a listen host that is not an IP address', async () => {
+    const { code, stderr } = await run({
+      SIDECAR_IMAGE: 'sidecar:test',
+      WEBHOOK_NAMESPACE: 'vault-autounseal-system',
+      WEBHOOK_HOST: 'all-interfaces',
+    }).exited;
+    expect(code).toBe(2);
+    expect(stderr).toContain('  - WEBHOOK_HOST: is "all-interfaces"; accepted: an IP address');
+  });
+
+  it('listens on WEBHOOK_HOST only, both the HTTPS and the ops port', async () => {
+    // 127.0.0.2 is loopback too on Linux, and lets the test see that 127.0.0.1 is not bound.
+    const [port, metricsPort] = await freePorts(2);
+    const { child, exited } = run({
+      SIDECAR_IMAGE: 'sidecar:test',
+      WEBHOOK_NAMESPACE: 'vault-autounseal-system',
+      WEBHOOK_HOST: '127.0.0.2',
+      WEBHOOK_PORT: String(port),
+      WEBHOOK_METRICS_PORT: String(metricsPort),
+      WEBHOOK_TLS_CERT_FILE: join(dir, 'tls.crt'),
+      WEBHOOK_TLS_KEY_FILE: join(dir, 'tls.key'),
+    });
+    try {
+      await until(
+        async () => (await fetchStatus(`http://127.0.0.2:${metricsPort}/readyz`)) === 200,
+        100,
+      );
+      expect(await fetchStatus(`http://127.0.0.1:${metricsPort}/readyz`)).toBe(0);
+      expect(await get(`https://127.0.0.1:${port}/healthz`, ca.certPem)).toBe(0);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect((await exited).code).toBe(0);
   });
 
   it('exits 1 with a fatal log line when the certificate cannot be read', async () => {
