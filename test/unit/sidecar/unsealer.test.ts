@@ -140,3 +140,27 @@ describe('the check loop', () => {
     );
   });
 });
+
+describe('an unexpected failure inside a check (issue 9, item 7)', () => {
+  it('is logged with its message scrubbed: a share in an exception never reaches the log', async () => {
+    const share = randomBytes(33).toString('hex');
+    const out = sink();
+    const unsealer = createUnsealer({
+      vault: scriptedServer(new Set(), 'honest'),
+      readKeys: async () => {
+        throw new Error(`cannot use /keys/${share}: boom`);
+      },
+      readPause: async () => ({ kind: 'no-volume' as const }),
+      logger: createLogger({ name: 'test', level: 'trace', destination: out.stream }),
+      metrics: createSidecarMetrics(createRegistry({ defaultMetrics: false })),
+      clock: { now: () => 1_000 },
+      timing: { intervalMs: 5_000, retryIntervalMs: 1, maxBackoffMs: 10, requestTimeoutMs: 5_000 },
+    });
+    unsealer.start();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await unsealer.stop();
+    expect(out.text()).toContain('check failed unexpectedly');
+    expect(out.text()).not.toContain(share);
+    expect(out.text()).not.toContain(Buffer.from(share, 'hex').toString('base64'));
+  });
+});
