@@ -184,7 +184,10 @@ function decidePod(uid: string, request: JsonObject, context: AdmissionContext):
   const stale = hasStaleStatus(pod)
     ? [`${STATUS_ANNOTATION} was "injected" without the sidecar container: injected now`]
     : [];
-  const warnings = boundWarnings([...stale, ...built.spec.warnings]);
+  // kubectl prints each as "Warning: ...": say whose it is, as the skip warnings and denials do.
+  const warnings = boundWarnings(
+    [...stale, ...built.spec.warnings].map((w) => `vault-autounseal: ${w}`),
+  );
   return {
     body: allow(uid, {
       patchType: 'JSONPatch',

@@ -77,7 +77,7 @@ describe('a Vault container that sets VAULT_ADDR only through envFrom', () => {
     // Files are not derived: their volume is unknown, and the warning says what to do.
     expect(envOf(sidecar)).not.toHaveProperty('VAULT_CACERT');
     expect(response['warnings']).toEqual([
-      expect.stringMatching(/envFrom.*VAULT_CACERT.*set it in env/),
+      expect.stringMatching(/^vault-autounseal: .*envFrom.*VAULT_CACERT.*set it in env$/),
     ]);
   });
 
@@ -122,7 +122,7 @@ describe('a pod on the host network', () => {
     expect(response['allowed']).toBe(true);
     applyAndValidate(original, response['patch']);
     expect(response['warnings']).toEqual([
-      "hostNetwork: the sidecar's /status and /metrics (port 8210) listen on the node",
+      "vault-autounseal: hostNetwork: the sidecar's /status and /metrics (port 8210) listen on the node",
     ]);
   });
 });
@@ -140,7 +140,7 @@ describe('a pod with only one of the two marks of an injection', () => {
       'vault-autounseal.io/status': 'injected',
     });
     expect(response['warnings']).toEqual([
-      'vault-autounseal.io/status was "injected" without the sidecar container: injected now',
+      'vault-autounseal: vault-autounseal.io/status was "injected" without the sidecar container: injected now',
     ]);
   });
 
