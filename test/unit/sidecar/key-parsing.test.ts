@@ -6,6 +6,7 @@ import {
   distinctShares,
   isKeyFileName,
   parseKeyFile,
+  parseKeyFileFrom,
 } from '../../../sidecar/key-parsing.js';
 
 const SHARE = randomBytes(33);
@@ -116,7 +117,55 @@ describe('parseKeyFile', () => {
   });
 });
 
+describe('parseKeyFileFrom: where each share came from', () => {
+  const shares = [randomBytes(33), randomBytes(33), randomBytes(33)];
+
+  it.each([
+    // One share per file: the file is the origin.
+    ['a hex file', `${shares[0]!.toString('hex')}\n`, ['/keys/key-0']],
+    ['a base64 file', shares[0]!.toString('base64'), ['/keys/key-0']],
+    // A JSON file holds many: the n-th share (from 1) is `file#n`.
+    [
+      'an operator init JSON',
+      JSON.stringify({ unseal_keys_hex: shares.map((s) => s.toString('hex')) }),
+      ['/keys/key-0#1', '/keys/key-0#2', '/keys/key-0#3'],
+    ],
+    [
+      'a PUT /v1/sys/init body, indented',
+      `  ${JSON.stringify({ keys_base64: shares.map((s) => s.toString('base64')) }, null, 2)}`,
+      ['/keys/key-0#1', '/keys/key-0#2', '/keys/key-0#3'],
+    ],
+  ])('labels the shares of %s', (_name, content, origins) => {
+    const parsed = parseKeyFileFrom(content, '/keys/key-0');
+    expect(parsed.ok && parsed.shares.map((s) => s.origin)).toEqual(origins);
+  });
+
+  it('gives the same shares as parseKeyFile, and the same problems', () => {
+    const json = JSON.stringify({ keys: shares.map((s) => s.toString('hex')) });
+    const plain = parseKeyFile(json);
+    const sourced = parseKeyFileFrom(json, 'f');
+    expect(sourced.ok && sourced.shares.map((s) => ({ hex: s.hex }))).toEqual(
+      plain.ok && plain.shares,
+    );
+    expect(parseKeyFileFrom('{ not json', 'f')).toEqual({ ok: false, problem: 'invalid JSON' });
+  });
+});
+
 describe('distinctShares', () => {
+  it('keeps the first origin of a share that several files hold', () => {
+    const hex = HEX;
+    expect(
+      distinctShares([
+        { hex, origin: '/a/key-hex' },
+        { hex: '00'.repeat(16), origin: '/a/other' },
+        { hex, origin: '/b/key-base64' },
+      ]),
+    ).toEqual([
+      { hex, origin: '/a/key-hex' },
+      { hex: '00'.repeat(16), origin: '/a/other' },
+    ]);
+  });
+
   it('counts a share once however often and however it was written', () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 0, max: 5 })), (picks) => {
