@@ -64,7 +64,7 @@ function invalidValues(pod: PodFacts, policy: InjectionPolicy): string[] {
   const problems: string[] = [];
   if (policy.namespaceInjection === 'invalid') {
     problems.push(
-      `namespace ${pod.namespace} label ${NAMESPACE_INJECTION_LABEL} must be "enabled" or "disabled"`,
+      `namespace ${pod.namespace.slice(0, 63)} label ${NAMESPACE_INJECTION_LABEL} must be "enabled" or "disabled"`,
     );
   }
   const label = pod.labels[INJECT_KEY];

@@ -377,7 +377,7 @@ function clashes(
     if (ours.some((own) => isUnder(own, path) || isUnder(path, own))) {
       problems.push({
         reason: 'name-clash',
-        message: `the Vault container's mount ${path} overlaps the sidecar's own mounts`,
+        message: `the Vault container's mount ${clip(path, 100)} overlaps the sidecar's own mounts`,
       });
     }
   }

@@ -10,6 +10,8 @@ import {
   joinProblems,
   listFirst,
 } from '../../../webhook/bounded-text.js';
+import { reviewAdmission } from '../../../webhook/admission.js';
+import { loadPod, reviewFor, testDefaults } from '../../fixtures/webhook/fixtures.js';
 
 describe('listFirst', () => {
   it.each([
@@ -64,5 +66,61 @@ describe('boundWarnings', () => {
   it('leaves a short list alone', () => {
     expect(boundWarnings(['one', 'two'])).toEqual(['one', 'two']);
     expect(clip('short', 120)).toBe('short');
+  });
+});
+
+describe('every answer about any pod stays bounded', () => {
+  const keys = [
+    'vault-autounseal.io/inject',
+    'vault-autounseal.io/keys-secret',
+    'vault-autounseal.io/vault-container',
+    'vault-autounseal.io/native-sidecar',
+    'vault-autounseal.io/interval',
+    'vault-autounseal.io/log-level',
+    'vault-autounseal.io/status',
+  ];
+  const longText = fc.string({ minLength: 0, maxLength: 3000 });
+
+  it('denial messages and warnings, whatever the annotations and containers', () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.constantFrom(...keys), longText),
+        fc.array(fc.record({ name: longText, port: fc.constantFrom(8210, 8200) }), {
+          minLength: 1,
+          maxLength: 300,
+        }),
+        fc.array(longText, { maxLength: 8 }),
+        (annotations, containers, caPaths) => {
+          const pod = loadPod('bare');
+          pod['metadata']['labels'] = { 'vault-autounseal.io/inject': 'true' };
+          pod['metadata']['annotations'] = annotations;
+          pod['spec']['containers'] = containers.map((c) => ({
+            name: c.name,
+            image: 'x',
+            ports: [{ containerPort: c.port }],
+            env: caPaths.map((path, i) => ({
+              name: i % 2 ? 'VAULT_CACERT' : 'BAO_CLIENT_CERT',
+              value: `/${path}`,
+            })),
+            volumeMounts: caPaths.map((path, i) => ({ name: `v${i}`, mountPath: `/${path}` })),
+          }));
+          const result = reviewAdmission(reviewFor(pod), {
+            ownNamespace: 'vault-autounseal-system',
+            namespaceInjection: 'absent',
+            sidecar: testDefaults(),
+          });
+          if (result.kind !== 'answer') return;
+          const { response } = result.body;
+          const message = response.status?.message ?? '';
+          expect(message.length).toBeLessThanOrEqual(
+            'vault-autounseal: '.length + MAX_MESSAGE_CHARS,
+          );
+          const warnings = response.warnings ?? [];
+          expect(warnings.length).toBeLessThanOrEqual(MAX_WARNINGS);
+          for (const w of warnings) expect(w.length).toBeLessThanOrEqual(MAX_WARNING_CHARS);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });
