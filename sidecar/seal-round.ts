@@ -167,14 +167,20 @@ export function candidateSet(
   if (index >= candidateCount(shareCount, threshold)) return undefined;
   const set = Array.from({ length: threshold }, (_, i) => i);
   for (let step = 0; step < index; step++) {
-    // Colex successor: raise the lowest element that can move up, reset the ones below it.
-    let i = 0;
-    while (i < threshold && (set[i] ?? 0) + 1 === (set[i + 1] ?? shareCount)) i++;
-    if (i === threshold) return undefined;
-    set[i] = (set[i] ?? 0) + 1;
-    for (let j = 0; j < i; j++) set[j] = j;
+    if (!colexSuccessor(set, shareCount)) return undefined;
   }
   return set;
+}
+
+/** Advances `set` to its colex successor in place: raise the lowest element that can move up. */
+function colexSuccessor(set: number[], shareCount: number): boolean {
+  const t = set.length;
+  let i = 0;
+  while (i < t && (set[i] ?? 0) + 1 === (set[i + 1] ?? shareCount)) i++;
+  if (i === t) return false;
+  set[i] = (set[i] ?? 0) + 1;
+  for (let j = 0; j < i; j++) set[j] = j;
+  return true;
 }
 
 /** The order in which to offer our shares in a round: the candidate set first, then the others. */
@@ -207,15 +213,17 @@ export function reconcile(
     if (now - round.awaitingSince < AWAIT_UNSEAL_MS) return { memory };
     return { memory: { ...memory, round: FRESH_ROUND }, event: 'await-expired' };
   }
-  const roundGone =
-    status.nonce === '' ||
-    status.progress === 0 ||
-    (round.nonce !== '' && round.nonce !== status.nonce);
   const search =
     memory.search.exhausted && now >= memory.backoff.until
       ? { ...memory.search, candidate: 0, rejected: [], exhausted: false }
       : memory.search;
-  return { memory: { ...memory, round: roundGone ? FRESH_ROUND : round, search } };
+  return { memory: { ...memory, round: stillOpen(round, status) ? round : FRESH_ROUND, search } };
+}
+
+/** Our round is still the server's: a round is open and its nonce is the one we saw. */
+function stillOpen(round: RoundMemory, status: SealStatus): boolean {
+  if (status.nonce === '' || status.progress === 0) return false;
+  return round.nonce === '' || round.nonce === status.nonce;
 }
 
 /** The server is unsealed: the round, the back-off and the rejection report are settled. */
@@ -232,7 +240,19 @@ function afterUnsealed(memory: Memory): Memory {
 
 /** What to do next. Unsealed ⇒ idle; paused ⇒ nothing is submitted; fewer than t shares ⇒ nothing. */
 export function decide(situation: Situation): Action {
+  const held = holdBack(situation);
+  if (held) return held;
   const { status, shares, memory } = situation;
+  const order = roundOrder(shares, status.threshold, memory.search.candidate);
+  const next = order.find((share) => !memory.round.submitted.includes(share.hex));
+  // Every share we hold is already in this round and it is still open: it can only have been
+  // filled by others' shares, so clear it and start a clean one.
+  return next ? { kind: 'submit', share: next } : { kind: 'reset' };
+}
+
+/** Why nothing is submitted now, in order of precedence; undefined when a round may go on. */
+function holdBack(situation: Situation): Action | undefined {
+  const { status, memory } = situation;
   if (!status.initialized) return { kind: 'idle', reason: 'not-initialized' };
   if (status.recoverySeal) return { kind: 'blocked', reason: 'recovery-seal' };
   if (!status.sealed) return { kind: 'idle', reason: 'unsealed' };
@@ -240,20 +260,14 @@ export function decide(situation: Situation): Action {
   if (status.threshold < 1) return { kind: 'idle', reason: 'not-initialized' };
   if (situation.paused) return { kind: 'blocked', reason: 'paused' };
   if (memory.round.awaitingSince !== undefined) return { kind: 'await-unseal' };
-  if (shares.length < status.threshold) {
+  if (situation.shares.length < status.threshold) {
     return { kind: 'blocked', reason: 'insufficient-keys' };
   }
   if (situation.now < memory.backoff.until) {
-    return {
-      kind: 'blocked',
-      reason: memory.backoff.reason === 'wrong-keys' ? 'wrong-keys' : 'backing-off',
-    };
+    const reason = memory.backoff.reason === 'wrong-keys' ? 'wrong-keys' : 'backing-off';
+    return { kind: 'blocked', reason };
   }
-  const order = roundOrder(shares, status.threshold, memory.search.candidate);
-  const next = order.find((share) => !memory.round.submitted.includes(share.hex));
-  // Every share we hold is already in this round and it is still open: it can only have been
-  // filled by others' shares, so clear it and start a clean one.
-  return next ? { kind: 'submit', share: next } : { kind: 'reset' };
+  return undefined;
 }
 
 /** How the server answered one `PUT /v1/sys/unseal`. */
@@ -293,69 +307,86 @@ export interface BackoffTiming {
   readonly maxMs: number;
 }
 
+/** When the answer came, and how to back off after a failure. */
+export interface SubmitContext {
+  readonly now: number;
+  readonly timing: BackoffTiming;
+}
+
+type Folded = { memory: Memory; event: RoundEvent };
+
 /** Folds one answer into the memory, and names what happened. */
 export function afterSubmit(
   memory: Memory,
   sent: Sent,
   answer: UnsealAnswer,
-  now: number,
-  timing: BackoffTiming,
-): { memory: Memory; event: RoundEvent } {
+  context: SubmitContext,
+): Folded {
   const { round } = memory;
   // Progress above our own count before this share: someone else's shares are in the round.
   const foreign = round.foreign || sent.progressBefore > round.counted;
   if (answer.kind === 'rejected') {
-    if (foreign)
+    if (foreign) {
       return { memory: { ...memory, round: FRESH_ROUND }, event: 'rejected-foreign-round' };
-    return rejectOwnRound(memory, sent, now, timing);
-  }
-  const submitted = [...round.submitted, sent.share.hex];
-  if (answer.kind === 'error') {
-    if (answer.wasLastShare && answer.timedOut === true) {
-      // A follower's last-share call can block while it joins: wait for it, never resubmit.
-      const waiting: RoundMemory = { ...round, submitted, awaitingSince: now };
-      return { memory: { ...memory, round: waiting }, event: 'awaiting-unseal' };
     }
-    return {
-      memory: {
-        ...memory,
-        round: { ...round, submitted },
-        backoff: afterError(memory.backoff, now, timing),
-      },
-      event: 'error',
-    };
+    return rejectOwnRound(memory, sent, context);
   }
-  const { status } = answer;
+  if (answer.kind === 'error') return afterFailedSubmit(memory, sent, answer, context);
+  return afterAnswer(memory, sent, answer.status, { foreign, now: context.now });
+}
+
+function afterFailedSubmit(
+  memory: Memory,
+  sent: Sent,
+  answer: Extract<UnsealAnswer, { kind: 'error' }>,
+  context: SubmitContext,
+): Folded {
+  const submitted = [...memory.round.submitted, sent.share.hex];
+  if (answer.wasLastShare && answer.timedOut === true) {
+    // A follower's last-share call can block while it joins: wait for it, never resubmit.
+    const waiting: RoundMemory = { ...memory.round, submitted, awaitingSince: context.now };
+    return { memory: { ...memory, round: waiting }, event: 'awaiting-unseal' };
+  }
+  const backoff = afterError(memory.backoff, context.now, context.timing);
+  return { memory: { ...memory, round: { ...memory.round, submitted }, backoff }, event: 'error' };
+}
+
+/** The server answered with a seal status: unsealed, a follower joining, or the round goes on. */
+function afterAnswer(
+  memory: Memory,
+  sent: Sent,
+  status: SealStatus,
+  at: { readonly foreign: boolean; readonly now: number },
+): Folded {
+  const submitted = [...memory.round.submitted, sent.share.hex];
   if (!status.sealed) {
-    const suspects = foreign ? memory.search.suspects : suspectsOf(memory.search, sent, submitted);
+    const suspects = at.foreign
+      ? memory.search.suspects
+      : suspectsOf(memory.search, sent, submitted);
     const unsealed = afterUnsealed(memory);
     return { memory: { ...unsealed, search: { ...unsealed.search, suspects } }, event: 'unsealed' };
   }
   const backoff = clearErrors(memory.backoff);
   if (status.progress === 0) {
     // Accepted at the threshold, yet still sealed: a raft follower joining. Poll, never resubmit.
-    const waiting: RoundMemory = { ...FRESH_ROUND, awaitingSince: now };
+    const waiting: RoundMemory = { ...FRESH_ROUND, awaitingSince: at.now };
     return { memory: { ...memory, round: waiting, backoff }, event: 'awaiting-unseal' };
   }
   const moved = status.progress > sent.progressBefore;
   const next: RoundMemory = {
     nonce: status.nonce,
     submitted,
-    counted: round.counted + (moved ? 1 : 0),
+    counted: memory.round.counted + (moved ? 1 : 0),
     // Progress that jumped by more than our one share: someone submitted alongside us.
-    foreign: foreign || status.progress > sent.progressBefore + 1,
+    foreign: at.foreign || status.progress > sent.progressBefore + 1,
     awaitingSince: undefined,
   };
   return { memory: { ...memory, round: next, backoff }, event: moved ? 'progress' : 'duplicate' };
 }
 
 /** A round made of our shares alone failed: that candidate set holds a bad share. */
-function rejectOwnRound(
-  memory: Memory,
-  sent: Sent,
-  now: number,
-  timing: BackoffTiming,
-): { memory: Memory; event: RoundEvent } {
+function rejectOwnRound(memory: Memory, sent: Sent, context: SubmitContext): Folded {
+  const { now, timing } = context;
   const indices = [...memory.round.submitted, sent.share.hex]
     .map((hex) => sent.shares.findIndex((s) => s.hex === hex))
     .filter((i) => i >= 0)
@@ -395,8 +426,9 @@ function clearErrors(backoff: BackoffMemory): BackoffMemory {
 }
 
 /** A reset (`reset: true`) failed or answered oddly: back off like any other failed request. */
-export function afterFailedRequest(memory: Memory, now: number, timing: BackoffTiming): Memory {
-  return { ...memory, round: FRESH_ROUND, backoff: afterError(memory.backoff, now, timing) };
+export function afterFailedRequest(memory: Memory, context: SubmitContext): Memory {
+  const backoff = afterError(memory.backoff, context.now, context.timing);
+  return { ...memory, round: FRESH_ROUND, backoff };
 }
 
 /**

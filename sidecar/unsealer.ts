@@ -217,6 +217,31 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     pause = next;
     metrics.paused.set(next.paused ? 1 : 0);
     metrics.pauseSwitchUnreadable.set(next.source === 'unreadable' ? 1 : 0);
+    reportPauseSwitch(previous, next);
+  }
+
+  /** One line when the switch becomes unreadable or readable again, when it flips, or on a typo. */
+  function reportPauseSwitch(previous: PauseSwitch, next: PauseSwitch): void {
+    reportReadability(previous, next);
+    const typo = next.unrecognisedValue;
+    if (typo !== undefined && typo !== previous.unrecognisedValue) {
+      logger.warn(
+        { value: typo, accepted: '"true" or "false"' },
+        'pause annotation vault-autounseal.io/paused has an unrecognised value; pausing to be safe',
+      );
+    }
+    // The first read reports only a pause: "resumed" from the fail-closed start would be noise.
+    const first = previous === INITIAL_PAUSE_SWITCH;
+    const flipped = first ? next.paused : next.paused !== previous.paused;
+    if (flipped) {
+      logger.info(
+        { paused: next.paused },
+        next.paused ? 'paused: no shares will be submitted' : 'resumed',
+      );
+    }
+  }
+
+  function reportReadability(previous: PauseSwitch, next: PauseSwitch): void {
     const first = previous === INITIAL_PAUSE_SWITCH;
     if (next.source === 'unreadable' && (first || previous.problem !== next.problem)) {
       logger.error(
@@ -227,21 +252,6 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       );
     } else if (next.source !== 'unreadable' && previous.source === 'unreadable' && !first) {
       logger.info({ paused: next.paused }, 'the pause switch can be read again');
-    }
-    if (
-      next.unrecognisedValue !== undefined &&
-      next.unrecognisedValue !== previous.unrecognisedValue
-    ) {
-      logger.warn(
-        { value: next.unrecognisedValue, accepted: '"true" or "false"' },
-        'pause annotation vault-autounseal.io/paused has an unrecognised value; pausing to be safe',
-      );
-    }
-    if (first ? next.paused : next.paused !== previous.paused) {
-      logger.info(
-        { paused: next.paused },
-        next.paused ? 'paused: no shares will be submitted' : 'resumed',
-      );
     }
   }
 
@@ -421,8 +431,7 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       answer.kind === 'error'
         ? { ...answer, timedOut: answer.failure?.code === 'timeout' }
         : answer,
-      clock.now(),
-      backoffTiming,
+      { now: clock.now(), timing: backoffTiming },
     );
     memory = folded.memory;
     const goesOn = record(folded.event, answer, current.threshold);
@@ -461,7 +470,7 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       memory = { ...memory, round: FRESH_ROUND };
       return checkStatus();
     }
-    memory = afterFailedRequest(memory, clock.now(), backoffTiming);
+    memory = afterFailedRequest(memory, { now: clock.now(), timing: backoffTiming });
     if (reset.failure) recordError(reset.failure, 'unseal reset');
     return undefined;
   }

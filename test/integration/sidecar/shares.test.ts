@@ -119,8 +119,13 @@ describe('a partial round left by someone else', () => {
     const metrics = await sidecar.metrics();
     expect(metricValue(metrics, 'vault_autounseal_unseals_total{result="success"}')).toBe(1);
     if (kind === 'wrong') {
-      expect(metricValue(metrics, 'vault_autounseal_unseals_total{result="failure"}')).toBe(1);
-      expect(sidecar.logs().some((l) => /left by someone else failed/.test(String(l.msg)))).toBe(
+      // Their round failed, not ours: its own outcome, not a failed round or rejection of ours.
+      expect(
+        metricValue(metrics, 'vault_autounseal_key_submissions_total{result="foreign-rejected"}'),
+      ).toBe(1);
+      expect(metricValue(metrics, 'vault_autounseal_unseals_total{result="failure"}')).toBe(0);
+      expect(submissions(metrics).rejected).toBe(0);
+      expect(sidecar.logs().some((l) => /someone else’s shares failed/.test(String(l.msg)))).toBe(
         true,
       );
       // Not our key set's fault: no back-off, no "key set rejected" alarm.

@@ -207,7 +207,9 @@ describe('bad configuration', () => {
     ]) {
       expect(result.stderr).toContain(`- ${setting}:`);
     }
-    expect(result.stderr).toContain('7 problems');
+    // The client certificate file does not exist either: reported in the same message (item 18).
+    expect(result.stderr).toContain('- VAULT_CLIENT_CERT: cannot read /tmp/cert.pem');
+    expect(result.stderr).toContain('8 problems');
     expect(result.stdout).toBe('');
   });
 

@@ -103,8 +103,7 @@ function drive(
       memory,
       { share: action.share, progressBefore, threshold: server.status.threshold, shares },
       answer,
-      now,
-      TIMING,
+      { now: now, timing: TIMING },
     );
     memory = folded.memory;
     events.push(folded.event);
@@ -303,8 +302,7 @@ describe('a stranger’s partial round', () => {
       INITIAL_MEMORY,
       { share: SHARES[0]!, progressBefore: 2, threshold: 3, shares: SHARES },
       { kind: 'rejected' },
-      5,
-      TIMING,
+      { now: 5, timing: TIMING },
     );
     expect(event).toBe('rejected-foreign-round');
     expect(memory.backoff.until).toBe(0);
@@ -332,8 +330,7 @@ describe('a stranger’s partial round', () => {
       memory,
       { share: SHARES[1]!, progressBefore: 1, threshold: 5, shares: SHARES },
       { kind: 'status', status: sealed({ threshold: 5, progress: 3, nonce: 'n' }) },
-      5,
-      TIMING,
+      { now: 5, timing: TIMING },
     );
     expect(folded.memory.round.foreign).toBe(true);
   });
@@ -346,7 +343,12 @@ describe('failures other than a rejection', () => {
     let memory = INITIAL_MEMORY;
     const untils: number[] = [];
     for (let i = 0; i < 4; i++) {
-      memory = afterSubmit(memory, sent, { kind: 'error', wasLastShare: false }, 0, TIMING).memory;
+      memory = afterSubmit(
+        memory,
+        sent,
+        { kind: 'error', wasLastShare: false },
+        { now: 0, timing: TIMING },
+      ).memory;
       untils.push(memory.backoff.until);
     }
     expect(untils).toEqual([1_000, 2_000, 4_000, 8_000]);
@@ -361,8 +363,7 @@ describe('failures other than a rejection', () => {
       INITIAL_MEMORY,
       { ...sent, progressBefore: 2 },
       { kind: 'error', wasLastShare: true, timedOut: false },
-      5,
-      TIMING,
+      { now: 5, timing: TIMING },
     );
     expect(event).toBe('error');
     expect(memory.round.awaitingSince).toBeUndefined();
@@ -374,15 +375,14 @@ describe('failures other than a rejection', () => {
       INITIAL_MEMORY,
       { ...sent, progressBefore: 2 },
       { kind: 'error', wasLastShare: true, timedOut: true },
-      5,
-      TIMING,
+      { now: 5, timing: TIMING },
     );
     expect(event).toBe('awaiting-unseal');
     expect(memory.round.awaitingSince).toBe(5);
   });
 
   it('a failed reset backs off too', () => {
-    expect(afterFailedRequest(INITIAL_MEMORY, 10, TIMING).backoff).toMatchObject({
+    expect(afterFailedRequest(INITIAL_MEMORY, { now: 10, timing: TIMING }).backoff).toMatchObject({
       reason: 'errors',
       errors: 1,
       until: 1_010,
@@ -398,8 +398,7 @@ describe('failures other than a rejection', () => {
       memory,
       sent,
       { kind: 'status', status: sealed({ progress: 1, nonce: 'n' }) },
-      5,
-      TIMING,
+      { now: 5, timing: TIMING },
     );
     expect(folded.memory.backoff).toMatchObject({ errors: 0, rejections: 1, reason: 'wrong-keys' });
   });
@@ -529,8 +528,7 @@ describe('properties', () => {
             memory,
             { share: action.share, progressBefore: status.progress, threshold: t, shares: SHARES },
             { kind: 'status', status: answer },
-            0,
-            TIMING,
+            { now: 0, timing: TIMING },
           ).memory;
           status = answer;
         }
@@ -596,8 +594,7 @@ describe('afterSubmit', () => {
         INITIAL_MEMORY,
         sent,
         { kind: 'status', status: sealed({ sealed: false }) },
-        5,
-        TIMING,
+        { now: 5, timing: TIMING },
       ).event,
     ).toBe('unsealed');
   });
@@ -607,8 +604,7 @@ describe('afterSubmit', () => {
       INITIAL_MEMORY,
       { ...sent, progressBefore: 2 },
       { kind: 'status', status: sealed() },
-      5,
-      TIMING,
+      { now: 5, timing: TIMING },
     );
     expect(event).toBe('awaiting-unseal');
     expect(memory.round.awaitingSince).toBe(5);
@@ -620,8 +616,7 @@ describe('afterSubmit', () => {
         INITIAL_MEMORY,
         { ...sent, progressBefore: 1 },
         { kind: 'status', status: sealed({ progress: 1, nonce: 'x' }) },
-        5,
-        TIMING,
+        { now: 5, timing: TIMING },
       ).event,
     ).toBe('duplicate');
   });
