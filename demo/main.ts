@@ -5,7 +5,8 @@
 // process that exits (supervisor.ts), so it then kills one server with SIGKILL and shows it
 // restarted and unsealed again, with the time it took; a `kill -9` from outside does the same.
 // Every way out (Ctrl-C once or twice, SIGTERM, SIGHUP, an error) stops everything it started and
-// deletes its temporary directory, shares included (shutdown.ts).
+// deletes its temporary directory, shares included (shutdown.ts); after a SIGKILL of the demo, its
+// guardian process does (guardian.ts).
 // `--once` runs the same story and exits (the test suite uses it).
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,7 @@ import {
   startSidecar,
   type DemoNode,
 } from './cluster.js';
+import { startGuardian } from './guard.js';
 import { createShutdown, type Shutdown } from './shutdown.js';
 import { supervise, type ExitEvent, type RestartEvent, type Supervised } from './supervisor.js';
 import { pause, poll } from './wait.js';
@@ -234,7 +236,7 @@ async function story(binary: string, workDir: string, pods: readonly Pod[], shut
 }
 
 async function main(): Promise<void> {
-  const shutdown = createShutdown({ say });
+  const shutdown = createShutdown({ say, guard: startGuardian() });
   shutdown.install();
   say('vault-autounseal demo: a real OpenBao raft cluster kept unsealed by real sidecars\n');
   try {

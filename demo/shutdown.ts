@@ -10,9 +10,11 @@
 //   within COALESCE_MS of the first counts as the same one: `npm run demo` forwards the terminal's
 //   Ctrl-C to its child, which then gets it twice.
 // - The 'exit' hook is the last resort for a path that skips the rest (process.exit elsewhere):
-//   SIGKILL and a synchronous delete. Only SIGKILL of the demo itself escapes all of this.
+//   SIGKILL and a synchronous delete. SIGKILL of the demo itself runs none of this: its guardian
+//   (guardian.ts), a process of its own, does the same when the demo dies without saying it is done.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import type { Guard } from './guard.js';
 
 const COALESCE_MS = 250;
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
@@ -39,6 +41,8 @@ export interface ShutdownOptions {
   readonly say: (text: string) => void;
   /** How long SIGTERM'd children get before SIGKILL. */
   readonly graceMs?: number;
+  /** Told about every child and directory, to clean up should the demo be killed outright. */
+  readonly guard?: Guard;
 }
 
 /** Spawned (a failed spawn has no pid and may never emit 'exit') and not yet exited. */
@@ -67,7 +71,7 @@ function describeReason(reason: StopReason): string {
   return 'after an error';
 }
 
-export function createShutdown({ say, graceMs = 5_000 }: ShutdownOptions): Shutdown {
+export function createShutdown({ say, graceMs = 5_000, guard }: ShutdownOptions): Shutdown {
   const children = new Set<ChildProcess>();
   const dirs = new Set<string>();
   const controller = new AbortController();
@@ -106,11 +110,13 @@ export function createShutdown({ say, graceMs = 5_000 }: ShutdownOptions): Shutd
       say(
         `Everything the demo started has stopped${dirList ? `, and ${dirList} (shares, root token, raft data) is deleted` : ''}.`,
       );
+      await guard?.release();
     } catch (error) {
       // Never leave the shares behind because a step above failed.
       hurry();
       removeDirectories();
       say(`Stopping hit an error: ${(error as Error).message}`);
+      await guard?.release();
       process.exit(1);
     }
     process.exit(code);
@@ -136,6 +142,7 @@ export function createShutdown({ say, graceMs = 5_000 }: ShutdownOptions): Shutd
     spawn: (command, args, options) => {
       const child = spawn(command, args, { ...options, detached: true });
       children.add(child);
+      guard?.watch(child);
       // A child that failed to spawn emits 'error' (and maybe never 'exit'); its caller sees the exit.
       child.once('error', () => undefined);
       if (stopping) signalGroup(child, 'SIGKILL');
@@ -143,6 +150,7 @@ export function createShutdown({ say, graceMs = 5_000 }: ShutdownOptions): Shutd
     },
     ownDirectory: (dir) => {
       dirs.add(dir);
+      guard?.own(dir);
       return dir;
     },
     stop,

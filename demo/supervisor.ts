@@ -35,6 +35,17 @@ export interface Supervised {
   current(): ChildProcess;
 }
 
+/** An error in one line: its first line and, when there are more, its last (the server's own words). */
+function firstAndLastLine(error: unknown): string {
+  const lines = String((error as Error).message)
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
+  return lines.length > 1
+    ? `${lines[0]}: ${lines[lines.length - 1]}`
+    : (lines[0] ?? 'unknown error');
+}
+
 function exitReason(code: number | null, signal: NodeJS.Signals | null): string {
   return signal ? signal : `exit code ${code ?? '?'}`;
 }
@@ -73,7 +84,7 @@ export async function supervise(options: SuperviseOptions): Promise<Supervised> 
     try {
       next = await start();
     } catch (error) {
-      crashed(undefined, `the restart did not come up: ${(error as Error).message.split('\n')[0]}`);
+      crashed(undefined, `the restart did not come up: ${firstAndLastLine(error)}`);
       return;
     }
     if (signal.aborted) return;

@@ -143,6 +143,24 @@ describe('npm run demo', () => {
       },
     );
 
+    it('on SIGKILL of the demo itself (its guardian process cleans up)', async () => {
+      demo = startDemo();
+      await demo.waitForOutput(/All 3 nodes unsealed/);
+      demo.child.kill('SIGKILL');
+      await demo.exited;
+      const run = demo;
+      await waitFor(
+        'the guardian to clean up',
+        () =>
+          run.leftoverProcesses().length === 0 && run.leftoverFiles().length === 0
+            ? true
+            : undefined,
+        { timeoutMs: 30_000, intervalMs: 200 },
+      ).catch(() => undefined);
+      expect(run.leftoverProcesses(), 'processes the demo started, still running').toEqual([]);
+      expect(run.leftoverFiles(), 'what the demo left in its TMPDIR').toEqual([]);
+    });
+
     it('on an error during start-up (a server that will not start)', async () => {
       scratch = mkdtempSync(join(tmpdir(), 'vau-demo-bin-'));
       const wrapper = join(scratch, 'bao');
