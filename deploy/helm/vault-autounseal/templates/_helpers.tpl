@@ -84,6 +84,14 @@ app.kubernetes.io/part-of: vault-autounseal
   value: {{ .Values.webhook.port | quote }}
 - name: WEBHOOK_METRICS_PORT
   value: {{ .Values.webhook.metricsPort | quote }}
+- name: WEBHOOK_HOST
+  value: {{ .Values.webhook.host | quote }}
+- name: WEBHOOK_TLS_HANDSHAKE_TIMEOUT
+  value: {{ .Values.webhook.tlsHandshakeTimeout | quote }}
+- name: WEBHOOK_REQUEST_TIMEOUT
+  value: {{ .Values.webhook.requestTimeout | quote }}
+- name: WEBHOOK_MAX_CONNECTIONS
+  value: {{ .Values.webhook.maxConnections | toString | quote }}
 - name: WEBHOOK_TLS_CERT_FILE
   value: /etc/webhook/tls/tls.crt
 - name: WEBHOOK_TLS_KEY_FILE
