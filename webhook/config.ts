@@ -11,7 +11,7 @@ import {
 } from '../common/config-problems.js';
 import type { PullPolicy, SidecarDefaults } from './sidecar-spec.js';
 
-import { checkDuration, type DurationRange } from '../common/duration.js';
+import { checkDuration, formatDuration, type DurationRange } from '../common/duration.js';
 import { LOG_LEVELS, type LogLevel } from '../common/log-levels.js';
 
 /** Bounds on what one client can hold of the HTTPS listener. */
@@ -187,9 +187,17 @@ export function formatHelp(program: string): string {
   for (const [name, doc] of Object.entries(SETTING_DOCS) as [SettingName, SettingDoc][]) {
     const fallback = doc.default === '' ? 'none' : doc.default;
     lines.push(`  ${name}, --${flagNameFor(name)}  (default: ${fallback})`);
-    lines.push(...wrap(doc.meaning, 92).map((line) => `      ${line}`));
+    const range = rangeOf(name);
+    const meaning = range === undefined ? doc.meaning : `${doc.meaning} Accepted: ${range}.`;
+    lines.push(...wrap(meaning, 92).map((line) => `      ${line}`));
   }
   return lines.join('\n');
+}
+
+function rangeOf(name: string): string | undefined {
+  if (!Object.hasOwn(WEBHOOK_DURATION_RANGES, name)) return undefined;
+  const range = WEBHOOK_DURATION_RANGES[name as keyof typeof WEBHOOK_DURATION_RANGES];
+  return `from ${formatDuration(range.minMs)} to ${formatDuration(range.maxMs)}`;
 }
 
 function wrap(text: string, width: number): string[] {

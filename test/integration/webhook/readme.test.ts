@@ -55,7 +55,9 @@ describe('README: running the webhook locally', () => {
   beforeAll(async () => {
     expect(existsSync(join(ROOT, 'dist/webhook/main.js')), 'run npm run build first').toBe(true);
     dir = await mkdtemp(join(tmpdir(), 'webhook-readme-'));
-    [port, metricsPort] = await freePorts(2);
+    const ports = await freePorts(2);
+    port = ports[0]!;
+    metricsPort = ports[1]!;
   });
 
   afterAll(async () => {
