@@ -1,10 +1,11 @@
 // AdmissionReview v1 in, response out. Pure: the HTTP server (server.ts) only parses JSON, calls
 // `reviewAdmission` and writes what it returns.
 //
-// The response contract (../shared/webhook.md): echo `request.uid`; send `patch` and
-// `patchType: JSONPatch` together or not at all; deny with `status.message` (not `result`); keep
-// each warning ≤ 120 characters. Only pods on CREATE are mutated. `dryRun` gets the very same
-// answer: nothing here has side effects.
+// The response contract: echo `request.uid`; send `patch` and `patchType: JSONPatch` together or
+// not at all; deny with `status.message` (not `result`); keep each warning ≤ 120 characters
+// (https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#response).
+// Only pods on CREATE are mutated. `dryRun` gets the very same answer: nothing here has side
+// effects.
 import { buildPatch } from './patch.js';
 import { podDisplayName, readPod, isObject, type JsonObject, type PodView } from './pod.js';
 import { buildSidecarSpec, type SidecarDefaults } from './sidecar-spec.js';

@@ -4,8 +4,9 @@
 // of containers with names of any length. A denial that lists them all is unreadable (a 1,000
 // container pod once produced a 58 KB message) and is copied into every Event and controller log
 // that repeats it. Each list therefore shows its first few items, then "and N more".
-// Warnings have hard limits of their own (../shared/webhook.md: kube-apiserver drops the warnings
-// past 4096 characters in total, and kubectl wraps past 120 per warning).
+// Warnings have limits of their own: the apiserver may truncate one past 120 characters and drops
+// them past 4096 in total
+// (https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#response).
 
 /** Items shown of any list before "and N more". */
 export const MAX_LIST_ITEMS = 5;

@@ -1,5 +1,5 @@
 // Every Kubernetes key the webhook reads or writes. These are part of the user-facing contract
-// (../shared/contract.md): users put them in manifests, so they change only deliberately.
+// (README.md, "The webhook"): users put them in manifests, so they change only deliberately.
 
 export const PREFIX = 'vault-autounseal.io/';
 

@@ -1,5 +1,5 @@
-// The webhook's metrics (names fixed by ../shared/contract.md), registered on the one registry
-// the composition root passes in.
+// The webhook's metrics (names fixed: the alerts and dashboards under deploy/ use them), registered
+// on the one registry the composition root passes in.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { AdmissionResultLabel } from './admission.js';
 

@@ -1,7 +1,7 @@
 // Decision 3 of 3: the JSON Patch (RFC 6902) that adds the sidecar spec to the raw pod.
 // Pure: plain data in and out.
 //
-// The pitfalls it avoids (../shared/webhook.md, tried with real patch libraries):
+// The pitfalls it avoids (each tried with real patch libraries):
 // - appending with `/-` to a missing array fails, so a missing array is added whole, once;
 // - `add` on an existing map key replaces it, so existing items are never targeted (the spec
 //   builder has already refused name clashes);

@@ -1,5 +1,5 @@
 // A read-only view of the raw pod in an AdmissionReview. The webhook never re-serialises a typed
-// model of the pod (that drops fields the model does not know, see ../shared/webhook.md): it reads
+// model of the pod (that silently drops fields the model does not know): it reads
 // what it needs through this view and builds JSON Patch operations against the raw object.
 //
 // Everything here is defensive: the object comes from the network and may be any JSON.

@@ -1,6 +1,6 @@
 // Decision 1 of 3: inject or not, and why. Pure: plain data in, a plain value out.
 //
-// The precedence is Istio's, as ../shared/contract.md states it:
+// The precedence is Istio's (docs/adr/0002-namespace-opt-in.md says how namespaces reach it):
 //   1. kube-system, kube-public and the webhook's own namespace: never;
 //   2. namespace label `disabled`, or pod label/annotation `inject: "false"`: never;
 //   3. pod label/annotation `inject: "true"`: inject;

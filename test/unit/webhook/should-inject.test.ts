@@ -1,4 +1,4 @@
-// The precedence rules of the contract (../shared/contract.md, "When to inject"), row by row.
+// The precedence rules of the contract ("When to inject": Istio's precedence), row by row.
 import { describe, expect, it } from 'vitest';
 import {
   shouldInject,
@@ -259,11 +259,11 @@ describe('shouldInject', () => {
       expect(decide('absent', options)).toEqual({ kind: 'inject', reason: 'pod-label' });
     });
 
-    it.each([
+    it.each<[string, NamespaceInjection, Parameters<typeof pod>[0]]>([
       // A container of that name, and no status annotation: not ours, never replaced.
       ['opted in by label', 'absent', { label: 'true', containers: ['vault', 'vault-autounseal'] }],
       ['opted in by namespace', 'enabled', { initContainers: ['vault-autounseal'] }],
-    ] as const)('is skipped as container-exists when %s', (_what, ns, options) => {
+    ])('is skipped as container-exists when %s', (_what, ns, options) => {
       expect(decide(ns, options)).toEqual({ kind: 'skip', reason: 'container-exists' });
     });
 
