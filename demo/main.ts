@@ -197,6 +197,24 @@ async function story(binary: string, workDir: string, pods: readonly Pod[], shut
     `\n3. All 3 nodes unsealed by their sidecars in ${seconds(Date.now() - started, 1)} s; active node: ${leader.node.name} (${leader.node.addr})`,
   );
 
+  // Each sidecar has seen its server unsealed too, so the crash below starts from a steady state.
+  await Promise.all(
+    pods.map((pod) =>
+      poll(
+        `${pod.node.name}'s sidecar to see it unsealed`,
+        async () => {
+          const response = await fetch(`${pod.node.sidecarAddr}/status`, {
+            signal: AbortSignal.timeout(2_000),
+          });
+          return ((await response.json()) as { state?: string }).state === 'unsealed'
+            ? true
+            : undefined;
+        },
+        { signal, timeoutMs: 30_000, intervalMs: 200 },
+      ),
+    ),
+  );
+
   const victim = pods.find((pod) => pod !== leader)!;
   const pid = victim.server.current().pid!;
   say(

@@ -157,8 +157,12 @@ export function createShutdown({ say, graceMs = 5_000, guard }: ShutdownOptions)
     install: () => {
       for (const signal of STOP_SIGNALS)
         process.on(signal, () => void stop({ kind: 'signal', signal }));
-      process.on('uncaughtException', (error) => void stop({ kind: 'error', error }));
-      process.on('unhandledRejection', (error) => void stop({ kind: 'error', error }));
+      const unexpected = (error: unknown): void => {
+        say(`\nUnexpected error: ${error instanceof Error ? error.message : String(error)}`);
+        void stop({ kind: 'error', error });
+      };
+      process.on('uncaughtException', unexpected);
+      process.on('unhandledRejection', unexpected);
       // A closed terminal (SIGHUP) turns writes into EIO/EPIPE errors: the stop must go on regardless.
       process.stdout.on('error', () => undefined);
       process.stderr.on('error', () => undefined);
