@@ -1,4 +1,5 @@
-// Flat config: typescript-eslint type-checked rules plus the guardrails from ../shared/style.md.
+// Flat config: typescript-eslint type-checked rules plus the house-style guardrails (complexity,
+// parameters, pure modules kept free of I/O).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -8,7 +9,10 @@ const PURE_FILES = [
   'sidecar/key-parsing.ts',
   'sidecar/config.ts',
   'sidecar/pause.ts',
+  'sidecar/key-snapshot.ts',
+  'sidecar/display-path.ts',
   'common/duration.ts',
+  'common/sidecar-durations.ts',
   'webhook/should-inject.ts',
   'webhook/sidecar-spec.ts',
   'webhook/patch.ts',
@@ -16,6 +20,7 @@ const PURE_FILES = [
   'webhook/config.ts',
   'webhook/pod.ts',
   'webhook/keys.ts',
+  'webhook/bounded-text.ts',
 ];
 const IO_MODULES = [
   'node:fs',

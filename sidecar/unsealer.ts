@@ -189,21 +189,26 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     // The search for a working set is about this exact list of shares, in this order.
     memory = withKeySet(memory, next.shares.map((share) => share.hex).join(','));
     metrics.keysLoaded.set(next.shares.length);
-    metrics.keyFilesInvalid.set(next.invalid.length);
-    if (!changed) return;
+    // The list is bounded (first names, then a count); the metric counts every unusable file.
+    metrics.keyFilesInvalid.set(next.counts?.invalidFiles ?? next.invalid.length);
+    if (changed) reportKeys(next);
+  }
+
+  /** One line per change of the key files: what loaded, and what could not be used. */
+  function reportKeys(next: KeySnapshot): void {
     const fields = {
       loaded: next.shares.length,
       sources: next.sources.map((s) => s.path),
       invalidFiles: next.invalid,
     };
-    const missingDirs = (next.dirs ?? []).filter((d) => d.state !== 'ok').map((d) => d.path);
-    if (next.shares.length === 0) {
+    const unusableDirs = (next.dirs ?? []).filter((d) => d.state !== 'ok').map((d) => d.path);
+    if (next.shares.length === 0 && unusableDirs.length > 0) {
       logger.warn(
-        { ...fields, ...(missingDirs.length > 0 ? { unusableDirectories: missingDirs } : {}) },
-        missingDirs.length > 0
-          ? 'no keys loaded: a key directory is missing or unreadable'
-          : 'no keys loaded: no key file could be used',
+        { ...fields, unusableDirectories: unusableDirs },
+        'no keys loaded: a key directory is missing or unreadable',
       );
+    } else if (next.shares.length === 0) {
+      logger.warn(fields, 'no keys loaded: no key file could be used');
     } else if (next.invalid.length > 0) {
       logger.warn(fields, 'keys reloaded; some key files could not be used');
     } else {
