@@ -23,7 +23,7 @@ interface Running {
 }
 
 async function startWebhook(dir: string): Promise<Running> {
-  const [port, metricsPort] = await freePorts(2);
+  const [port = 0, metricsPort = 0] = await freePorts(2);
   const child = spawn(process.execPath, [MAIN], {
     env: {
       PATH: process.env['PATH'] ?? '',
