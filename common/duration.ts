@@ -31,8 +31,7 @@ export interface DurationRange {
 }
 
 export type CheckedDuration =
-  | { readonly ok: true; readonly ms: number }
-  | { readonly ok: false; readonly message: string };
+  { readonly ok: true; readonly ms: number } | { readonly ok: false; readonly message: string };
 
 /**
  * A duration that must lie in `range`. Out-of-range values are refused rather than clamped: Node

@@ -74,7 +74,11 @@ describe('buildKeySnapshot', () => {
 
     it('counts everything, whatever the lists show', () => {
       expect(snapshot.counts).toEqual({ sources: 3, invalidFiles: 256, notRead: 9_744 });
-      expect(snapshot.dirs?.[0]).toMatchObject({ entries: 10_003, considered: 259, notRead: 9_744 });
+      expect(snapshot.dirs?.[0]).toMatchObject({
+        entries: 10_003,
+        considered: 259,
+        notRead: 9_744,
+      });
       expect(snapshot.shares).toHaveLength(3);
     });
   });
