@@ -112,6 +112,33 @@ describe('two bad shares among five, threshold 3 (item 1)', () => {
   });
 });
 
+describe('the same key set rejected again in a later episode (item 4)', () => {
+  it('is reported again at error level after the server was unsealed in between', async () => {
+    const server = track(await startOpenBao({ storage: 'persistent' }));
+    const init = await server.init(5, 3);
+    const stale = await foreignShares();
+    const keysDir = tempDir('keys');
+    writeSecretVolume(keysDir, {
+      'key-0': stale.keysHex[0]!,
+      'key-1': stale.keysHex[1]!,
+      'key-2': stale.keysHex[2]!,
+    });
+    const sidecar = await sidecarFor(server.addr, keysDir);
+    const rejections = (): number =>
+      sidecar.logs().filter((l) => l.level === 'error' && /key set rejected/.test(l.msg)).length;
+    await waitFor('the first report', async () => (rejections() === 1 ? true : undefined));
+
+    // A human unseals by hand, then seals again: a new episode with the same wrong files.
+    await server.unsealWith(init.keysHex.slice(0, 3));
+    await waitFor('the sidecar to see it unsealed', async () =>
+      (await sidecar.status()).state === 'unsealed' ? true : undefined,
+    );
+    await server.seal(init.rootToken);
+    await waitFor('the second report', async () => (rejections() === 2 ? true : undefined));
+    await expectNoLeaks(sidecar, init, stale);
+  });
+});
+
 describe('a stranger’s partial round at t − 1 (item 2)', () => {
   it('is not taken for a rejection of our key set: a clean round follows at once', async () => {
     const server = track(await startOpenBao({ storage: 'persistent' }));
