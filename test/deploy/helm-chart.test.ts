@@ -1,6 +1,6 @@
 // The Helm chart (deploy/helm/vault-autounseal): `helm lint` and `helm template` with the default
 // values and each variant, every rendered object validated against its schema, and the facts an
-// admission webhook must get right (../shared/webhook.md) checked on what helm actually renders.
+// admission webhook must get right (sideEffects, timeouts, failurePolicy, selectors) checked on what helm actually renders.
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 // The chart's MutatingWebhookConfiguration and the webhook's own decision, together, must give the
-// contract's injection precedence (../shared/contract.md, "When to inject"). An AdmissionReview
+// injection precedence in the README ("The webhook") and ADR 0002. An AdmissionReview
 // carries no namespace labels, so the chart's entries and their selectors decide which pods reach
 // the webhook and through which path; the path tells the webhook what the namespace label was
 // (webhook/server.ts ADMISSION_PATHS). This test evaluates the rendered selectors the way the
