@@ -100,6 +100,8 @@ async function main(): Promise<void> {
     clock: { now: () => Date.now() },
     timing: config,
   });
+  // In a pod the server shares 127.0.0.1 with us: its restart closes our idle connection at once.
+  vault.onConnectionLost(() => unsealer.connectionLost());
   const watcher = watchDirectories([...config.keysDirs, config.podinfoDir], () => unsealer.wake());
   const app = buildSidecarServer({ unsealer, registry, logger, address: config.vaultAddr });
 

@@ -99,12 +99,28 @@ export interface Unsealer {
   stop(): Promise<void>;
   /** Something changed on disk (keys, pause switch): check again now. */
   wake(): void;
+  /**
+   * The idle connection to the server closed: it may be restarting. Check now, and until it answers
+   * again, every FAST_POLL_MS instead of every UNSEAL_RETRY_INTERVAL, for at most FAST_POLL_WINDOW_MS.
+   * A check, never a submission: what to do still comes from the seal status.
+   */
+  connectionLost(): void;
   view(): StatusView;
   isLive(): boolean;
   isRunning(): boolean;
 }
 
 const EMPTY_KEYS: KeySnapshot = EMPTY_KEY_SNAPSHOT;
+
+/**
+ * While a server that just dropped our connection is not answering yet, look this often. A refused
+ * connection on loopback costs well under a millisecond; a restarted server is then seen within
+ * this much of its API's first answer, instead of up to UNSEAL_RETRY_INTERVAL (or, before the
+ * watch, UNSEAL_INTERVAL) later. See docs/adr/0004-restart-detection.md.
+ */
+export const FAST_POLL_MS = 20;
+/** Fast polling stops this long after the connection was lost, if the server has not come back. */
+export const FAST_POLL_WINDOW_MS = 30_000;
 const PROBLEM_STATES: ReadonlySet<UnsealerState> = new Set([
   'unreachable',
   'insufficient-keys',
@@ -127,6 +143,8 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
   let inFlight: Promise<void> | undefined;
   let wakeRequested = false;
   let lastBeat = clock.now();
+  /** Until this time, an unreachable server is polled every FAST_POLL_MS. */
+  let fastPollUntil = 0;
 
   let status: SealStatus | undefined;
   let reachable = false;
@@ -516,9 +534,11 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
   }
 
   function nextDelay(): number {
-    return status && status.initialized && !status.sealed && reachable
-      ? timing.intervalMs
-      : timing.retryIntervalMs;
+    if (status && status.initialized && !status.sealed && reachable) return timing.intervalMs;
+    if (!reachable && clock.now() < fastPollUntil) {
+      return Math.min(FAST_POLL_MS, timing.retryIntervalMs);
+    }
+    return timing.retryIntervalMs;
   }
 
   function schedule(delayMs: number): void {
@@ -552,6 +572,12 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
         inFlight = undefined;
         schedule(wakeRequested ? 0 : nextDelay());
       });
+  }
+
+  function wake(): void {
+    if (!running) return;
+    if (inFlight) wakeRequested = true;
+    else schedule(0);
   }
 
   function vaultView(): StatusView['vault'] {
@@ -617,10 +643,10 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       clearTimeout(timer);
       await inFlight;
     },
-    wake() {
-      if (!running) return;
-      if (inFlight) wakeRequested = true;
-      else schedule(0);
+    wake,
+    connectionLost() {
+      fastPollUntil = clock.now() + FAST_POLL_WINDOW_MS;
+      wake();
     },
     isRunning: () => running,
     isLive() {

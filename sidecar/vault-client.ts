@@ -34,8 +34,16 @@ export interface VaultPort {
   resetRound(): Promise<{ ok: boolean; failure?: VaultFailure }>;
 }
 
+/**
+ * The idle connection to the server closed: a reason to check now (the server may have restarted),
+ * never a reason to submit. See vault-transport.ts.
+ */
+export interface ConnectionWatch {
+  onConnectionLost(listener: () => void): void;
+}
+
 /** The port plus what only the composition root needs. */
-export interface VaultClient extends VaultPort {
+export interface VaultClient extends VaultPort, ConnectionWatch {
   /**
    * Aborts every request in flight (each then fails at once) and refuses new ones. Shutdown calls
    * it before stopping the loop, which waits for its tick: a hung server must not hold the exit.
@@ -122,17 +130,17 @@ function toSealStatus(body: unknown): SealStatus | undefined {
 }
 
 export function createVaultClient(options: VaultClientOptions): VaultClient {
-  const httpsAgent = new Agent({
-    keepAlive: false,
+  const tls = {
     rejectUnauthorized: !options.skipVerify,
     ...(options.ca !== undefined ? { ca: options.ca } : {}),
     ...(options.clientCert !== undefined ? { cert: options.clientCert } : {}),
     ...(options.clientKey !== undefined ? { key: options.clientKey } : {}),
     ...(options.tlsServerName !== undefined ? { servername: options.tlsServerName } : {}),
-  });
+  };
   const transport = createTransport({
     address: options.address,
-    httpsAgent,
+    httpsAgent: new Agent({ ...tls, keepAlive: false }),
+    keepAliveHttpsAgent: new Agent({ ...tls, keepAlive: true, maxSockets: 1, maxFreeSockets: 1 }),
     deadlineMs: options.requestTimeoutMs,
   });
   const client = nodeVault({
@@ -194,6 +202,7 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
         return { ok: false, failure: describeVaultError(error, options.address) };
       }
     },
+    onConnectionLost: (listener) => transport.onConnectionLost(listener),
     close: () => transport.close(),
   };
 }

@@ -54,12 +54,25 @@ export interface TransportOptions {
   /** VAULT_ADDR as given, for messages. */
   readonly address: string;
   readonly httpsAgent: https.Agent;
+  /**
+   * The same TLS settings with keep-alive on, for the reads (GET) only: the connection each read
+   * leaves open is the restart detector (`onConnectionLost`). Writes, which carry shares, always
+   * take a fresh connection, so a share is never written into a socket the server already closed.
+   */
+  readonly keepAliveHttpsAgent?: https.Agent;
   readonly deadlineMs: number;
   readonly maxAnswerBytes?: number;
 }
 
 export interface Transport {
   send(request: NodeVaultRequest): Promise<NodeVaultResponse>;
+  /**
+   * Calls `listener` when the idle connection left by the last read closes: the server died or
+   * restarted (in a pod it shares 127.0.0.1 with us, so its death closes the socket at once), or
+   * it dropped an idle connection (its idle timeout, a proxy). Only ever a reason to look now,
+   * never proof of a restart: the caller checks the seal status, and decides from that.
+   */
+  onConnectionLost(listener: () => void): void;
   /** Aborts every request in flight and refuses new ones. */
   close(): void;
 }
@@ -176,10 +189,43 @@ function freshError(error: unknown): Error {
   return Object.assign(new Error(message), typeof e.code === 'string' ? { code: e.code } : {});
 }
 
+/**
+ * Watches the sockets an agent keeps free between reads: when one closes that we did not close,
+ * the listeners hear of it. One socket at a time (`maxSockets: 1`), so at most one watch.
+ */
+function watchFreeSockets(agents: readonly http.Agent[], lost: () => void): { stop(): void } {
+  const watched = new WeakSet<object>();
+  let stopped = false;
+  const onFree = (socket: { once(event: 'close', fn: () => void): unknown }): void => {
+    if (watched.has(socket)) return;
+    watched.add(socket);
+    socket.once('close', () => {
+      if (!stopped) lost();
+    });
+  };
+  for (const agent of agents) agent.on('free', onFree);
+  return {
+    stop() {
+      stopped = true;
+      for (const agent of agents) {
+        agent.off('free', onFree);
+        agent.destroy();
+      }
+    },
+  };
+}
+
 export function createTransport(options: TransportOptions): Transport {
-  // keepAlive off: each check opens its own connection, so a server restart never meets a
-  // half-dead pooled socket. An explicit agent for http too: never the (possibly proxied) global.
+  // Writes: keepAlive off, a fresh connection each, so a share never meets a half-dead pooled
+  // socket. Reads: one kept-alive connection, watched (see onConnectionLost). Explicit agents for
+  // http too: never the (possibly proxied) global one.
   const httpAgent = new http.Agent({ keepAlive: false });
+  const readHttpAgent = new http.Agent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1 });
+  const readHttpsAgent = options.keepAliveHttpsAgent ?? options.httpsAgent;
+  const listeners: (() => void)[] = [];
+  const watch = watchFreeSockets([readHttpAgent, readHttpsAgent], () => {
+    for (const listener of listeners) listener();
+  });
   const maxBytes = options.maxAnswerBytes ?? MAX_ANSWER_BYTES;
   const pending = new Set<AbortController>();
   let closed = false;
@@ -202,7 +248,15 @@ export function createTransport(options: TransportOptions): Transport {
     return freshError(error);
   };
 
+  const agentFor = (tls: boolean, read: boolean): http.Agent => {
+    if (tls) return read ? readHttpsAgent : options.httpsAgent;
+    return read ? readHttpAgent : httpAgent;
+  };
+
   return {
+    onConnectionLost(listener) {
+      listeners.push(listener);
+    },
     async send(request) {
       if (closed) throw stopping();
       const url = new URL(request.uri);
@@ -217,7 +271,7 @@ export function createTransport(options: TransportOptions): Transport {
           url,
           method: request.method,
           body,
-          agent: url.protocol === 'https:' ? options.httpsAgent : httpAgent,
+          agent: agentFor(url.protocol === 'https:', request.method === 'GET'),
           signal: controller.signal,
           maxBytes,
         });
@@ -230,6 +284,7 @@ export function createTransport(options: TransportOptions): Transport {
     },
     close() {
       closed = true;
+      watch.stop();
       for (const controller of pending) controller.abort(CLOSED);
     },
   };
