@@ -37,6 +37,19 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        test: {
+          // test/e2e/: a real kube-apiserver and etcd (built by scripts/e2e-tools.sh into the
+          // per-user cache), the built webhook, and the injected pod run with podman. Run by
+          // `npm run test:e2e` and by .ci/run after the images stage.
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

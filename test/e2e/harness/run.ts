@@ -1,0 +1,48 @@
+// Runs a tool and returns what it printed and its exit code; never throws for a non-zero exit.
+import { execFile } from 'node:child_process';
+
+export interface RunResult {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly code: number;
+}
+
+export function run(
+  file: string,
+  args: readonly string[],
+  options: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      file,
+      args,
+      {
+        env: { ...process.env, ...options.env },
+        maxBuffer: 64 * 1024 * 1024,
+        timeout: options.timeoutMs ?? 120_000,
+      },
+      (error, stdout, stderr) => {
+        if (error && typeof error.code === 'string') {
+          reject(error); // ENOENT and friends: the tool is missing
+          return;
+        }
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ stdout, stderr, code });
+      },
+    );
+    child.stdin?.end(options.input ?? '');
+  });
+}
+
+/** Like run, but a non-zero exit throws with the tool's own message. */
+export async function runOk(
+  file: string,
+  args: readonly string[],
+  options: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {},
+): Promise<string> {
+  const result = await run(file, args, options);
+  if (result.code !== 0) {
+    throw new Error(`${file} ${args.join(' ')} exited ${result.code}:\n${result.stderr}`);
+  }
+  return result.stdout;
+}
