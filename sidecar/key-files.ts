@@ -8,7 +8,7 @@
 // of it (through the symlink) changed. The directory itself is listed on every read, which is
 // cheap and sees a kubelet `..data` swap even when a watch event was lost.
 import { open, readdir, stat } from 'node:fs/promises';
-import type { BigIntStats } from 'node:fs';
+import { constants, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { displayPath } from './display-path.js';
 import { isKeyFileName, MAX_KEY_FILE_BYTES, parseKeyFileFrom } from './key-parsing.js';
@@ -53,9 +53,18 @@ export interface KeyReaderOptions {
   readonly readFile?: (path: string) => Promise<string>;
 }
 
-async function readSmallFile(path: string): Promise<string> {
-  const handle = await open(path, 'r');
+/**
+ * Reads a key file's text. `stat` said "regular file" a moment ago, but the entry may have been
+ * swapped since (a symlink re-pointed at a FIFO or a device): opened plainly, a FIFO with no
+ * writer blocks a libuv thread and the check loop forever. So it is opened non-blocking, and
+ * what was opened is checked again before a byte is read.
+ */
+export async function readKeyFileText(path: string): Promise<string> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
+    if (!(await handle.stat()).isFile()) {
+      throw Object.assign(new Error('not a regular file'), { code: 'ENOTREG' });
+    }
     const buffer = Buffer.alloc(MAX_KEY_FILE_BYTES + 1);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
     return buffer.subarray(0, bytesRead).toString('utf8');
@@ -68,6 +77,7 @@ function fsReason(error: unknown): string {
   const code = (error as { code?: unknown }).code;
   if (code === 'EACCES' || code === 'EPERM') return 'unreadable: permission denied';
   if (code === 'ENOENT') return 'vanished while reading';
+  if (code === 'ENOTREG') return 'not a regular file';
   return `unreadable: ${typeof code === 'string' ? code : 'error'}`;
 }
 
@@ -92,7 +102,7 @@ export function createKeyReader(
 ): () => Promise<KeySnapshot> {
   const limits = options.limits ?? DEFAULT_KEY_LIMITS;
   const now = options.now ?? Date.now;
-  const readFile = options.readFile ?? readSmallFile;
+  const readFile = options.readFile ?? readKeyFileText;
   let cache = new Map<string, CachedFile>();
 
   /** One entry: from the cache when its identity is unchanged, else stat'ed and parsed. */
