@@ -3,6 +3,7 @@
 // and rekeyed through the real API. Every server started here is killed when the process exits, and
 // tests stop theirs in afterEach/afterAll, so no server outlives its test.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,9 +25,11 @@ export interface TlsFiles {
 /**
  * `persistent`: single-node integrated storage (raft) in the server's directory, which survives a
  * restart (OpenBao 2.7 has no `file` backend). `dev-uninit`: in-memory, uninitialised
- * (`-dev -dev-skip-init`). `raft`: one node of a cluster (see startRaftCluster).
+ * (`-dev -dev-skip-init`). `dev`: in-memory, initialised and unsealed at start with the root token
+ * `devRootToken` (a transit seal's provider, for instance). `raft`: one node of a cluster (see
+ * startRaftCluster).
  */
-export type StorageMode = 'persistent' | 'dev-uninit' | 'raft';
+export type StorageMode = 'persistent' | 'dev-uninit' | 'dev' | 'raft';
 
 export interface ServerOptions {
   readonly storage: StorageMode;
@@ -34,6 +37,8 @@ export interface ServerOptions {
   /** Raft only: this node's id and the API addresses of its peers for retry_join. */
   readonly nodeId?: string;
   readonly peers?: () => readonly string[];
+  /** A `seal "…" { … }` block for the config (persistent and raft only): an auto-unseal server. */
+  readonly seal?: string;
 }
 
 export interface InitResult {
@@ -64,6 +69,8 @@ export class OpenBaoServer {
   readonly addr: string;
   readonly apiPort: number;
   readonly clusterPort: number;
+  /** `dev` only: the root token the server was started with. */
+  readonly devRootToken: string | undefined;
   private output = '';
   private exited: Promise<void> = Promise.resolve();
 
@@ -74,6 +81,7 @@ export class OpenBaoServer {
     this.dir = mkdtempSync(join(tmpdir(), 'vau-openbao-'));
     [this.apiPort, this.clusterPort] = ports;
     this.addr = `${options.tls ? 'https' : 'http'}://127.0.0.1:${this.apiPort}`;
+    this.devRootToken = options.storage === 'dev' ? `dev-${randomUUID()}` : undefined;
     if (options.tls) {
       writeFileSync(join(this.dir, 'tls.crt'), options.tls.certPem);
       writeFileSync(join(this.dir, 'tls.key'), options.tls.keyPem, { mode: 0o600 });
@@ -103,7 +111,7 @@ export class OpenBaoServer {
       ? `tls_cert_file = "${join(this.dir, 'tls.crt')}"\n  tls_key_file = "${join(this.dir, 'tls.key')}"`
       : 'tls_disable = true';
     const storageBlock =
-      storage !== 'dev-uninit'
+      storage !== 'dev-uninit' && storage !== 'dev'
         ? `storage "raft" {
   path = "${join(this.dir, 'data')}"
   node_id = "${this.options.nodeId ?? 'node'}"
@@ -111,7 +119,10 @@ export class OpenBaoServer {
 ${(this.options.peers?.() ?? []).map((peer) => `  retry_join {\n    leader_api_addr = "${peer}"\n  }`).join('\n')}
 }`
         : '';
+    // disable_mlock: Vault mlocks all memory unless told not to, which needs CAP_IPC_LOCK (and, as
+    // root, pins its ~500 MB binary); OpenBao 2.x dropped mlock and accepts only `true` here.
     return `ui = false
+disable_mlock = true
 api_addr = "${this.addr}"
 cluster_addr = "https://127.0.0.1:${this.clusterPort}"
 listener "tcp" {
@@ -120,6 +131,7 @@ listener "tcp" {
   ${listenerTls}
 }
 ${storageBlock}
+${this.options.seal ?? ''}
 `;
   }
 
@@ -129,6 +141,15 @@ ${storageBlock}
         'server',
         '-dev',
         '-dev-skip-init',
+        '-dev-no-store-token',
+        `-dev-listen-address=127.0.0.1:${this.apiPort}`,
+      ];
+    }
+    if (this.options.storage === 'dev') {
+      return [
+        'server',
+        '-dev',
+        `-dev-root-token-id=${this.devRootToken ?? ''}`,
         '-dev-no-store-token',
         `-dev-listen-address=127.0.0.1:${this.apiPort}`,
       ];
@@ -364,7 +385,9 @@ export async function startOpenBao(options: ServerOptions): Promise<OpenBaoServe
     const [api = 0, cluster = 0] = await freePorts(2);
     const server = new OpenBaoServer(
       options,
-      options.storage === 'dev-uninit' ? [api, api + 1] : [api, cluster],
+      options.storage === 'dev-uninit' || options.storage === 'dev'
+        ? [api, api + 1]
+        : [api, cluster],
     );
     try {
       await server.start();

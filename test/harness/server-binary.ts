@@ -73,3 +73,29 @@ export function findServerBinary(): string {
   }
   return found;
 }
+
+/** Which real server the suite runs against; tests that assert something server-specific branch on it. */
+export interface ServerIdentity {
+  readonly kind: 'vault' | 'openbao';
+  /** As `version` prints it, e.g. `Vault v1.21.0` or `OpenBao v2.7.2`. */
+  readonly name: string;
+  readonly version: string;
+}
+
+let identity: ServerIdentity | undefined;
+
+/** Runs `<binary> version` once: `Vault v1.21.0 (…)` or `OpenBao v2.7.2 (…)`. Throws on anything else. */
+export function serverIdentity(): ServerIdentity {
+  if (identity) return identity;
+  const binary = findServerBinary();
+  const out = execFileSync(binary, ['version'], { encoding: 'utf8', timeout: 30_000 }).trim();
+  const match = /^(Vault|OpenBao) v(\d+\.\d+\.\d+\S*)/.exec(out);
+  if (!match?.[1] || !match[2])
+    throw new Error(`${binary} version printed ${JSON.stringify(out)}: neither Vault nor OpenBao`);
+  identity = {
+    kind: match[1] === 'Vault' ? 'vault' : 'openbao',
+    name: `${match[1]} v${match[2]}`,
+    version: match[2],
+  };
+  return identity;
+}
