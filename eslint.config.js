@@ -21,6 +21,7 @@ const PURE_FILES = [
   'webhook/pod.ts',
   'webhook/keys.ts',
   'webhook/bounded-text.ts',
+  'webhook/json-depth.ts',
 ];
 const IO_MODULES = [
   'node:fs',

@@ -1,6 +1,7 @@
 // The two servers, built and not started (only main.ts listens):
 // - admission: HTTPS, `POST /mutate` and its per-entry variants (docs/adr/0002-namespace-opt-in.md);
 // - ops: plain HTTP, `/healthz`, `/readyz`, `/metrics`, for kubelet probes and Prometheus.
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
 import type { Server as HttpsServer } from 'node:https';
 import {
   fastify,
@@ -57,13 +58,26 @@ function parseJsonBody(
     done(null, undefined);
     return;
   }
+  let parsed: unknown;
   try {
-    done(null, JSON.parse(body));
+    parsed = JSON.parse(body);
   } catch {
-    const error = new Error('the body is not valid JSON') as FastifyError;
-    error.statusCode = 400;
-    done(error);
+    done(badRequest('the body is not valid JSON'));
+    return;
   }
+  if (nestsDeeperThan(parsed, MAX_JSON_DEPTH)) {
+    done(
+      badRequest(`the body nests deeper than ${MAX_JSON_DEPTH} levels; no AdmissionReview does`),
+    );
+    return;
+  }
+  done(null, parsed);
+}
+
+function badRequest(message: string): FastifyError {
+  const error = new Error(message) as FastifyError;
+  error.statusCode = 400;
+  return error;
 }
 
 function registerAdmissionRoutes(app: FastifyInstance<HttpsServer>, deps: WebhookServerDeps): void {
