@@ -44,6 +44,7 @@ export default defineConfig({
           // `npm run test:e2e` and by .ci/run after the images stage.
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['test/e2e/global-setup.ts'],
           environment: 'node',
           testTimeout: 300_000,
           hookTimeout: 300_000,

@@ -33,11 +33,12 @@ import {
   removeDir,
   writeContainersConf,
 } from './harness/podman.js';
-import { runOk } from './harness/run.js';
 
 /** Built by scripts/e2e-tools.sh from the PyPI wheel's bao. */
 const OPENBAO_IMAGE = 'localhost/vault-autounseal-e2e-openbao:2.7.2';
 const NAMESPACE = 'vault';
+/** Also the podman pod's name: unique per run, so two runs on one machine never meet. */
+const POD_NAME = `openbao-e2e-${process.pid}`;
 
 /** An OpenBao pod of the shape OpenBao's chart writes, opted in by label, regular-sidecar mode. */
 function openbaoPod(name: string, native: boolean): Pod {
@@ -67,7 +68,6 @@ function openbaoPod(name: string, native: boolean): Pod {
           imagePullPolicy: 'Never',
           args: ['server', '-config=/etc/openbao/config.hcl'],
           env: [{ name: 'BAO_ADDR', value: 'http://127.0.0.1:8200' }],
-          ports: [{ name: 'http', containerPort: 8200 }],
           volumeMounts: [{ name: 'data', mountPath: '/openbao/data' }],
           securityContext: { ...RESTRICTED_CONTAINER, readOnlyRootFilesystem: true },
         },
@@ -121,9 +121,9 @@ describe('the injected pod, run with podman kube play', () => {
   it('the apiserver stores the pod with the sidecar (regular-sidecar mode), and podman runs it as stored', async () => {
     await cp.kubectlOk(
       ['create', '-n', NAMESPACE, '-f', '-'],
-      JSON.stringify(openbaoPod('openbao-0', false)),
+      JSON.stringify(openbaoPod(POD_NAME, false)),
     );
-    stored = await getPod(cp, NAMESPACE, 'openbao-0');
+    stored = await getPod(cp, NAMESPACE, POD_NAME);
     const [sidecar] = sidecars(stored);
     expect(sidecar).toBeDefined();
     expect(stored.spec.containers.map((c) => c.name)).toEqual(['openbao', SIDECAR]);
@@ -144,7 +144,7 @@ describe('the injected pod, run with podman kube play', () => {
     }
     await projectAnnotations(podinfoDir(), stored.metadata.annotations ?? {});
     const runnable = forPodman(stored, {
-      hostPaths: { [keysVolume!.name]: keysDir(), [podinfo!['name'] as string]: podinfoDir() },
+      hostPaths: { [keysVolume!.name]: keysDir(), [String(podinfo!['name'])]: podinfoDir() },
     });
     // The injected container is exactly what the apiserver stored.
     expect(runnable.spec.containers.find((c) => c.name === SIDECAR)).toEqual(sidecar);
@@ -152,12 +152,12 @@ describe('the injected pod, run with podman kube play', () => {
     const states = await pod.podman([
       'pod',
       'inspect',
-      'openbao-0',
+      POD_NAME,
       '--format',
       '{{range .Containers}}{{.Name}}={{.State}} {{end}}',
     ]);
-    expect(states.stdout).toContain(`openbao-0-${SIDECAR}=running`);
-    expect(states.stdout).toContain('openbao-0-openbao=running');
+    expect(states.stdout).toContain(`${POD_NAME}-${SIDECAR}=running`);
+    expect(states.stdout).toContain(`${POD_NAME}-openbao=running`);
   });
 
   it('the sidecar answers on the injected port while OpenBao is not initialised, and submits nothing', async () => {
@@ -176,6 +176,7 @@ describe('the injected pod, run with podman kube play', () => {
     const res = await pod!.http('http://127.0.0.1:8200/v1/sys/init', {
       method: 'PUT',
       body: JSON.stringify({ secret_shares: 5, secret_threshold: 3 }),
+      timeoutSeconds: 60,
     });
     expect(res.status).toBe(200);
     init = JSON.parse(res.body) as InitResponse;

@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runMarker } from '../../harness/orphans.js';
 import { freePorts, sleep } from '../../harness/ports.js';
 import { createTestCa, type TestCa } from '../../harness/test-ca.js';
 import { run, type RunResult } from './run.js';
@@ -51,7 +52,10 @@ interface Proc {
 }
 
 function startProcess(file: string, args: readonly string[]): Proc {
-  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(file, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...runMarker() },
+  });
   const proc: Proc = { child, output: '' };
   const keep = (chunk: Buffer): void => {
     // The last 64 kB only: enough to say why it failed.

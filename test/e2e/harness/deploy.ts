@@ -15,6 +15,7 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { runMarker } from '../../harness/orphans.js';
 import { freePorts, sleep } from '../../harness/ports.js';
 import { repoRoot } from '../../harness/repo-root.js';
 import type { TestCa } from '../../harness/test-ca.js';
@@ -101,10 +102,7 @@ export function forLoopback(mwc: K8sObject, port: number, caPem: string): K8sObj
       },
     };
   });
-  const { annotations: _dropped, ...metadata } = mwc.metadata;
-  // cert-manager's inject-ca-from annotation is kept out: no cainjector runs here, and the
-  // annotation does nothing without one. Labels and name stay.
-  return { ...mwc, metadata: metadata as K8sObject['metadata'], webhooks };
+  return { ...mwc, webhooks };
 }
 
 interface EnvEntry {
@@ -150,6 +148,7 @@ export async function startWebhook(
   const child: ChildProcess = spawn(process.execPath, [main], {
     env: {
       PATH: process.env['PATH'] ?? '',
+      ...runMarker(),
       ...env,
       WEBHOOK_HOST: '127.0.0.1',
       WEBHOOK_PORT: String(port),

@@ -1,6 +1,12 @@
 // Runs a pod the apiserver stored with `podman kube play`, as a kubelet would: all containers in
-// one network namespace (reached from the test with nsenter, since it runs with --network none),
-// `restartPolicy: Always` restarting a container that exits while the others keep running.
+// one network namespace (the test reaches the pod's 127.0.0.1 with nsenter), `restartPolicy:
+// Always` restarting a container that exits while the others keep running.
+//
+// The pod is on podman's own bridge network, not `--network none`: podman 4.3's kube play turns
+// every containerPort into a host port mapping (a kubelet publishes only hostPort), and refuses
+// port mappings without a network. Removing the injected container's ports would change its spec,
+// so the sidecar's port is published on the host while the pod runs; pods that run here declare
+// no other ports.
 //
 // podman needs a containers.conf with ulimits (else runc fails with `error setting rlimit type 7`),
 // runc and cgroupfs on these machines: writeContainersConf.
@@ -110,7 +116,7 @@ export class PodmanPod {
     const file = join(dir, `${pod.metadata.name}.podman.yaml`);
     await writeFile(file, stringify(pod));
     await run('podman', ['pod', 'rm', '-f', pod.metadata.name], { env }); // a leftover of a crash
-    await runOk('podman', ['kube', 'play', '--network', 'none', file], { env });
+    await runOk('podman', ['kube', 'play', file], { env });
     return new PodmanPod(pod.metadata.name, env);
   }
 
@@ -149,10 +155,11 @@ export class PodmanPod {
   /** An HTTP request to the pod's 127.0.0.1, from inside its network namespace (curl). */
   async http(
     url: string,
-    options: { method?: string; body?: string } = {},
+    options: { method?: string; body?: string; timeoutSeconds?: number } = {},
   ): Promise<{ status: number; body: string }> {
     const pid = await this.netnsPid();
-    const args = ['-t', String(pid), '-n', 'curl', '-sS', '-m', '5', '-w', '\n%{http_code}'];
+    const args = ['-t', String(pid), '-n', 'curl', '-sS', '-m'];
+    args.push(String(options.timeoutSeconds ?? 5), '-w', '\n%{http_code}');
     if (options.method) args.push('-X', options.method);
     if (options.body !== undefined) args.push('--data-binary', '@-');
     args.push(url);

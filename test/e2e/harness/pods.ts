@@ -1,6 +1,7 @@
 // Vault pods as the charts write them, for the end-to-end suite, and reading what the apiserver
 // stored.
 import type { ControlPlane } from './control-plane.js';
+import type { RunResult } from './run.js';
 
 export const SIDECAR = 'vault-autounseal';
 
@@ -165,7 +166,7 @@ export async function createNamespace(
 }
 
 /** Creates the pod with `kubectl create`; returns kubectl's result (stderr carries denials). */
-export async function createPod(cp: ControlPlane, namespace: string, pod: Pod) {
+export async function createPod(cp: ControlPlane, namespace: string, pod: Pod): Promise<RunResult> {
   return await cp.kubectl(
     ['create', '-n', namespace, '-f', '-', '-o', 'json'],
     JSON.stringify(pod),

@@ -7,10 +7,16 @@ export interface RunResult {
   readonly code: number;
 }
 
+export interface RunOptions {
+  readonly env?: Record<string, string> | undefined;
+  readonly input?: string | undefined;
+  readonly timeoutMs?: number | undefined;
+}
+
 export function run(
   file: string,
   args: readonly string[],
-  options: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {},
+  options: RunOptions = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = execFile(
@@ -23,7 +29,7 @@ export function run(
       },
       (error, stdout, stderr) => {
         if (error && typeof error.code === 'string') {
-          reject(error); // ENOENT and friends: the tool is missing
+          reject(new Error(`${file}: ${error.message}`)); // ENOENT and friends: the tool is missing
           return;
         }
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
@@ -38,7 +44,7 @@ export function run(
 export async function runOk(
   file: string,
   args: readonly string[],
-  options: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {},
+  options: RunOptions = {},
 ): Promise<string> {
   const result = await run(file, args, options);
   if (result.code !== 0) {
