@@ -11,7 +11,7 @@ import { exitOnSignals } from '../common/shutdown.js';
 import { parseSidecarConfig, sidecarHelp, tlsFileSettings, wantsHelp } from './config.js';
 import { createKeyReader } from './key-files.js';
 import { createSidecarMetrics } from './metrics.js';
-import { readPauseFile } from './pause-file.js';
+import { createPauseFileReader } from './pause-file.js';
 import { scrubSecrets } from './scrub.js';
 import { buildSidecarServer } from './server.js';
 import { createUnsealer } from './unsealer.js';
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
   const unsealer = createUnsealer({
     vault,
     readKeys: createKeyReader(config.keysDirs),
-    readPause: () => readPauseFile(config.podinfoDir),
+    readPause: createPauseFileReader(config.podinfoDir),
     logger,
     metrics,
     clock: { now: () => Date.now() },

@@ -1,10 +1,53 @@
 // Reads the pause switch from the downward-API volume. An edge: fs here, the decision in pause.ts.
-import { open, stat } from 'node:fs/promises';
+// It runs before every check and every submission, so the common case is cheap: one `stat` of the
+// file, and the last parse reused while the file is unchanged (the kubelet replaces it, which
+// changes its inode, through the `..data` swap).
+import { statSync, type Stats } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAnnotationsFile, pauseStateFrom, type PauseRead } from './pause.js';
 
 /** Kubernetes caps all of a pod's annotations together at 256 KiB; past this it is not a kubelet file. */
 const MAX_ANNOTATIONS_BYTES = 512 * 1024;
+
+/** The file behind the name, as `stat` follows it; undefined when nothing is there. */
+function statOrNothing(path: string): Stats | 'error' | undefined {
+  try {
+    // No exception (and no stack trace built) for the usual "not there": this runs every check.
+    return statSync(path, { throwIfNoEntry: false });
+  } catch {
+    return 'error';
+  }
+}
+
+const identityOf = (info: Stats): string =>
+  `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`;
+
+/** A reader of one pod-info directory's `annotations` file that re-reads only when it changed. */
+export function createPauseFileReader(podinfoDir: string): () => Promise<PauseRead> {
+  const path = join(podinfoDir, 'annotations');
+  let last: { identity: string; read: PauseRead } | undefined;
+  return async () => {
+    const info = statOrNothing(path);
+    if (info === undefined) {
+      last = undefined;
+      return statOrNothing(podinfoDir) === undefined
+        ? { kind: 'no-volume' }
+        : { kind: 'unreadable', problem: `${path} does not exist` };
+    }
+    if (info === 'error' || !info.isFile()) {
+      last = undefined;
+      return readPauseFile(podinfoDir);
+    }
+    const identity = identityOf(info);
+    // A file changed within the last 2 s may change again without its stat showing it: re-read.
+    const settled = Date.now() - Math.max(info.mtimeMs, info.ctimeMs) > 2_000;
+    if (last && last.identity === identity && settled) return last.read;
+    const read = await readPauseFile(podinfoDir);
+    last = read.kind === 'read' ? { identity, read } : undefined;
+    return read;
+  };
+}
 
 export async function readPauseFile(podinfoDir: string): Promise<PauseRead> {
   const path = join(podinfoDir, 'annotations');
@@ -26,8 +69,8 @@ export async function readPauseFile(podinfoDir: string): Promise<PauseRead> {
   }
 }
 
-async function describeFailure(dir: string, path: string, code: unknown): Promise<PauseRead> {
-  if (code === 'ENOENT' && !(await exists(dir))) return { kind: 'no-volume' };
+function describeFailure(dir: string, path: string, code: unknown): PauseRead {
+  if (code === 'ENOENT' && statOrNothing(dir) === undefined) return { kind: 'no-volume' };
   const why: Record<string, string> = {
     ENOENT: 'does not exist',
     EISDIR: 'is a directory, not a file',
@@ -38,14 +81,4 @@ async function describeFailure(dir: string, path: string, code: unknown): Promis
   const text =
     typeof code === 'string' ? (why[code] ?? `cannot be read (${code})`) : 'cannot be read';
   return { kind: 'unreadable', problem: `${path} ${text}` };
-}
-
-/** Only a definite "no such directory" counts as absent; any other failure fails closed. */
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (error) {
-    return (error as { code?: unknown }).code !== 'ENOENT';
-  }
 }

@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+// `npm run bench [-- --quick]`: time-to-unseal, raft cold start, the webhook under load and the
+// sidecar's footprint, each against real processes on loopback, beside a scripted floor. Prints a
+// table and writes bench/results/latest.json and latest.md. Numbers, not assertions: the machine
+// is shared and noisy, so read the ratios of one run, and run it again before believing a change.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from '../test/harness/repo-root.js';
+import {
+  raftColdStart,
+  sidecarFootprint,
+  singleNode,
+  webhookLoad,
+  type Settings,
+} from './measures.js';
+import { renderMarkdown, type BenchResults } from './report.js';
+import { summarise } from './stats.js';
+
+const quick = process.argv.includes('--quick');
+const settings: Settings = {
+  cycles: quick ? 4 : 20,
+  idleSeconds: quick ? 20 : 60,
+  checksSeconds: quick ? 10 : 30,
+  webhookSeconds: quick ? 3 : 10,
+  say: (line) => process.stderr.write(`${line}\n`),
+};
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  settings.say(`bench: ${quick ? 'quick' : 'full'} run`);
+  settings.say('5. sidecar footprint (first, while nothing else of the bench runs)');
+  const footprint = await sidecarFootprint(settings);
+  settings.say('1, 2. single node: SIGKILL restarts and API seals');
+  const single = await singleNode(settings);
+  settings.say('3. raft: 3 nodes cold-started together');
+  const raft = await raftColdStart(settings);
+  settings.say('4. webhook under load');
+  const webhook = await webhookLoad(settings);
+
+  const ttu = summarise(single.ttu);
+  const ttuFloor = summarise(single.ttuFloor);
+  const c16 = webhook.runs.find((r) => r.connections === 16);
+  const results: BenchResults = {
+    machine: {
+      cpu: cpus()[0]?.model ?? 'unknown',
+      cores: cpus().length,
+      memory_gib: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      server: `OpenBao ${single.serverVersion}`,
+      date: new Date().toISOString(),
+      profile: quick ? 'quick' : 'full',
+      wall_seconds: Math.round((Date.now() - started) / 1000),
+    },
+    ttu: { ...ttu, floor_median_ms: ttuFloor.median_ms, floor_p95_ms: ttuFloor.p95_ms },
+    api_seal: {
+      ...summarise(single.apiSeal),
+      floor_median_ms: summarise(single.apiSealFloor).median_ms,
+    },
+    raft_cold_start: {
+      ...summarise(raft.ours),
+      floor_median_ms: summarise(raft.floor).median_ms,
+    },
+    webhook: {
+      ...Object.fromEntries(webhook.runs.map((r) => [`c${r.connections}`, r])),
+      peak_rss_mb: round(webhook.peakRssMb),
+    },
+    sidecar: {
+      idle_rss_mb: round(footprint.idleRssMb),
+      idle_cpu_s_per_hour: round((footprint.idleCpuSeconds * 3600) / footprint.idleSeconds, 2),
+      cpu_s_per_1000_checks: round((footprint.checksCpuSeconds * 1000) / footprint.checks, 3),
+      checks_measured: footprint.checks,
+    },
+  };
+  if (!c16) throw new Error('no run at concurrency 16');
+  const dir = join(repoRoot(), 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const markdown = renderMarkdown(results);
+  writeFileSync(join(dir, 'latest.md'), markdown);
+  process.stdout.write(markdown);
+}
+
+function round(x: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${(error as Error)?.message ?? String(error)}\n`);
+    process.exit(1);
+  },
+);

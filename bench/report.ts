@@ -1,0 +1,101 @@
+// The bench's numbers as the markdown table the README shows, with the targets beside them. Pure.
+import type { Summary } from './stats.js';
+import type { LoadResult } from './measures.js';
+
+export interface BenchResults {
+  readonly machine: Readonly<Record<string, string | number>>;
+  readonly ttu: Summary & { readonly floor_median_ms: number; readonly floor_p95_ms: number };
+  readonly api_seal: Summary & { readonly floor_median_ms: number };
+  readonly raft_cold_start: Summary & { readonly floor_median_ms: number };
+  readonly webhook: Readonly<Record<string, LoadResult | number>>;
+  readonly sidecar: {
+    readonly idle_rss_mb: number;
+    readonly idle_cpu_s_per_hour: number;
+    readonly cpu_s_per_1000_checks: number;
+    readonly checks_measured: number;
+  };
+}
+
+type Row = [measure: string, result: string, floor: string, target: string, met: boolean | null];
+
+const ms = (x: number): string => `${Math.round(x)} ms`;
+const mark = (met: boolean | null): string => (met === null ? '–' : met ? 'yes' : '**no**');
+
+export function renderMarkdown(r: BenchResults): string {
+  const c16 = r.webhook['c16'] as LoadResult;
+  const rows: Row[] = [
+    [
+      'time-to-unseal after a restart, median',
+      ms(r.ttu.median_ms),
+      ms(r.ttu.floor_median_ms),
+      '≤ floor + 100 ms',
+      r.ttu.median_ms <= r.ttu.floor_median_ms + 100,
+    ],
+    [
+      'time-to-unseal after a restart, p95',
+      ms(r.ttu.p95_ms),
+      ms(r.ttu.floor_p95_ms),
+      '≤ floor + 300 ms',
+      r.ttu.p95_ms <= r.ttu.floor_p95_ms + 300,
+    ],
+    [
+      'API seal → unsealed again, median',
+      ms(r.api_seal.median_ms),
+      ms(r.api_seal.floor_median_ms),
+      '(one UNSEAL_INTERVAL at most)',
+      null,
+    ],
+    [
+      'raft 3-node cold start, median',
+      ms(r.raft_cold_start.median_ms),
+      ms(r.raft_cold_start.floor_median_ms),
+      '≤ floor + 500 ms',
+      r.raft_cold_start.median_ms <= r.raft_cold_start.floor_median_ms + 500,
+    ],
+    [
+      'sidecar idle CPU',
+      `${r.sidecar.idle_cpu_s_per_hour} s/hour`,
+      '',
+      '≤ 3.6 s/hour',
+      r.sidecar.idle_cpu_s_per_hour <= 3.6,
+    ],
+    [
+      'sidecar CPU per 1,000 checks',
+      `${r.sidecar.cpu_s_per_1000_checks} s`,
+      '',
+      'small, measured',
+      null,
+    ],
+    ['sidecar idle RSS', `${r.sidecar.idle_rss_mb} MB`, '', '≤ 60 MB', r.sidecar.idle_rss_mb <= 60],
+    [
+      'webhook at concurrency 16',
+      `${c16.rps} req/s, p99 ${c16.p99_ms} ms, ${c16.errors} errors`,
+      '',
+      '≥ 6,000 req/s, p99 ≤ 5 ms',
+      c16.rps >= 6000 && c16.p99_ms <= 5 && c16.errors === 0,
+    ],
+    [
+      'webhook RSS under load',
+      `${r.webhook['peak_rss_mb'] as number} MB`,
+      '',
+      '≤ 100 MB',
+      (r.webhook['peak_rss_mb'] as number) <= 100,
+    ],
+  ];
+  const loads = ['c1', 'c64']
+    .map((key) => r.webhook[key] as LoadResult)
+    .map(
+      (run) =>
+        `| webhook at concurrency ${run.connections} | ${run.rps} req/s, p50 ${run.p50_ms} ms, p99 ${run.p99_ms} ms, ${run.errors} errors | | | – |`,
+    );
+  const m = r.machine;
+  return [
+    `Measured ${String(m['date']).slice(0, 10)} on ${m['cores']} × ${m['cpu']}, ${m['memory_gib']} GiB, Node ${m['node']}, ${m['server']} (${m['profile']} profile: ttu n=${r.ttu.n}, raft n=${r.raft_cold_start.n}; ${m['wall_seconds']} s).`,
+    '',
+    '| measure | result | floor | target | met |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows.map(([a, b, c, d, e]) => `| ${a} | ${b} | ${c} | ${d} | ${mark(e)} |`),
+    ...loads,
+    '',
+  ].join('\n');
+}
