@@ -247,6 +247,11 @@ describe('the injected pod, run with podman kube play', () => {
     expect(await pod!.inspect(SIDECAR, '{{.State.StartedAt}}')).toBe(sidecarStarted);
     const metrics = (await pod!.http('http://127.0.0.1:8210/metrics')).body;
     expect(metrics).toMatch(/^vault_autounseal_vault_sealed 0$/m);
+    // The sidecar did it: its last unseal is after the kill.
+    const status = JSON.parse((await pod!.http('http://127.0.0.1:8210/status')).body) as {
+      lastUnseal: { at: string } | null;
+    };
+    expect(Date.parse(status.lastUnseal?.at ?? '')).toBeGreaterThan(killedAt);
   });
 
   it('no share and no root token in any container’s logs', async () => {
