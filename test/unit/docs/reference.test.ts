@@ -152,7 +152,7 @@ async function realStatusAnswers(): Promise<unknown[]> {
   try {
     for (
       let i = 0;
-      i < 40 && !answers.some((a) => (a as { lastUnseal: unknown }).lastUnseal);
+      i < 400 && !answers.some((a) => (a as { lastUnseal: unknown }).lastUnseal);
       i++
     ) {
       const reply = await app.inject({ method: 'GET', url: '/status' });
