@@ -127,6 +127,20 @@ describe('kubectl apply --dry-run=server of everything deploy/ renders', () => {
   });
 });
 
+describe('deploy/examples/: the objects users apply by hand', () => {
+  it('the opt-in namespace is created, and the key Secrets pass a server-side dry run in it', async () => {
+    const examples = join(import.meta.dirname, '..', '..', 'deploy', 'examples');
+    const created = await cp.kubectl(['apply', '-f', join(examples, 'namespace-opt-in.yaml')]);
+    expect(created.stderr).toBe('');
+    expect(created.stdout.trim()).toBe('namespace/vault created');
+    for (const file of ['unseal-keys-secret.yaml', 'unseal-keys-split-custody.yaml']) {
+      const result = await cp.kubectl(['apply', '--dry-run=server', '-f', join(examples, file)]);
+      expect(result.stderr, file).toBe('');
+      expect(result.stdout, file).toMatch(/^secret\/\S+ created \(server dry run\)$/m);
+    }
+  });
+});
+
 const SOURCES = {
   'helm template (chart defaults)': async () => helmTemplate(),
   'kustomize (base)': async () => (await kustomizeBuilds())['base'] ?? [],
