@@ -49,3 +49,14 @@ describe.each(DOCKERFILES)('%s', (file) => {
     expect(pinned || text.includes('Base images by tag, not digest')).toBe(true);
   });
 });
+
+describe('scripts/prepare.mjs (the npm ci of `npm test` and `npm run demo`)', () => {
+  it('installs from the lock file with install scripts off', () => {
+    const text = readFileSync(join(ROOT, 'scripts', 'prepare.mjs'), 'utf8');
+    const installs = [...text.matchAll(/\[\s*'(ci|install|i)'[^\]]*\]/g)].map((m) => m[0]);
+    expect(installs.length).toBeGreaterThan(0);
+    expect(
+      installs.filter((c) => !c.startsWith("['ci'") || !c.includes("'--ignore-scripts'")),
+    ).toEqual([]);
+  });
+});
