@@ -169,6 +169,22 @@ describe.each(Object.entries(SOURCES))(
       await webhook?.stop();
     });
 
+    it('the apiserver stores the webhook configuration as rendered, but for clientConfig', async () => {
+      const rendered = findObject(await render(), 'MutatingWebhookConfiguration');
+      const stored = JSON.parse(
+        await cp.kubectlOk([
+          'get',
+          'mutatingwebhookconfiguration',
+          rendered.metadata.name,
+          '-o',
+          'json',
+        ]),
+      ) as K8sObject;
+      const withoutClientConfig = (o: K8sObject): unknown[] =>
+        (o['webhooks'] as Record<string, unknown>[]).map(({ clientConfig: _, ...rest }) => rest);
+      expect(withoutClientConfig(stored)).toEqual(withoutClientConfig(rendered));
+    });
+
     it('a pod in a namespace labelled for injection is stored with the sidecar (native mode)', async () => {
       const created = await createPod(cp, ns('enabled'), vaultPod('native', { optInLabel: false }));
       expect(created.stderr).toBe('');
