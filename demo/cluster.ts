@@ -38,7 +38,10 @@ export function layoutCluster(workDir: string, ports: readonly number[]): DemoNo
       .map((j) => `  retry_join {\n    leader_api_addr = "${apiAddr(j)}"\n  }`);
     writeFileSync(
       configFile,
+      // disable_mlock: Vault 1.20+ refuses to start on integrated storage unless it is set either
+      // way, and `false` needs CAP_IPC_LOCK; OpenBao 2.x has no mlock and accepts only `true`.
       `ui = false
+disable_mlock = true
 api_addr = "${apiAddr(i)}"
 cluster_addr = "https://127.0.0.1:${ports[3 * i + 1] ?? 0}"
 listener "tcp" {

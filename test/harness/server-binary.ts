@@ -89,7 +89,7 @@ export function serverIdentity(): ServerIdentity {
   if (identity) return identity;
   const binary = findServerBinary();
   const out = execFileSync(binary, ['version'], { encoding: 'utf8', timeout: 30_000 }).trim();
-  const match = /^(Vault|OpenBao) v(\d+\.\d+\.\d+\S*)/.exec(out);
+  const match = /^(Vault|OpenBao) v(\d+\.\d+\.\d+(?:-[\w.]+)?)/.exec(out);
   if (!match?.[1] || !match[2])
     throw new Error(`${binary} version printed ${JSON.stringify(out)}: neither Vault nor OpenBao`);
   identity = {

@@ -23,7 +23,12 @@ export async function vaultRequest(
   const url = new URL(`/v1/${path.replace(/^\//, '')}`, addr);
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
   const headers: Record<string, string> = { accept: 'application/json' };
-  if (payload !== undefined) headers['content-type'] = 'application/json';
+  if (payload !== undefined) {
+    headers['content-type'] = 'application/json';
+    // Explicit: node:http sends a DELETE body neither chunked nor with a length unless told, so
+    // the server would read none (Vault's rekey cancel needs its nonce in the body).
+    headers['content-length'] = String(Buffer.byteLength(payload));
+  }
   if (options.token) headers['x-vault-token'] = options.token;
   const requester = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
