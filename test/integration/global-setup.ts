@@ -9,7 +9,7 @@ export default function setup(): () => void {
   const binary = findServerBinary();
   // Named in the output, so a count can be told apart from the other server's (`npm run test:vault`).
   process.stderr.write(
-    `[harness] integration tests against ${serverIdentity().name} (${binary})\n`,
+    `[harness] integration tests against ${serverIdentity().name} (${binary}), Node ${process.version}\n`,
   );
   const run = randomUUID();
   process.env[RUN_ENV] = run;
