@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeAnnotationsVolume, writeSecretVolume } from '../test/harness/key-volume.js';
 import { freePorts } from '../test/harness/ports.js';
-import { findServerBinary } from '../test/harness/server-binary.js';
+import { findServerBinary, serverIdentity } from '../test/harness/server-binary.js';
 import {
   initWithCli,
   isActive,
@@ -244,7 +244,7 @@ async function story(binary: string, workDir: string, pods: readonly Pod[], shut
   say('\n   Look for yourself:');
   for (const pod of pods) {
     say(
-      `   ${pod.node.name}: ${pod.node.sidecarAddr}/status   ${pod.node.sidecarAddr}/metrics   (OpenBao at ${pod.node.addr}, pid ${pod.server.current().pid})`,
+      `   ${pod.node.name}: ${pod.node.sidecarAddr}/status   ${pod.node.sidecarAddr}/metrics   (${serverName()} at ${pod.node.addr}, pid ${pod.server.current().pid})`,
     );
   }
   say(
@@ -253,13 +253,24 @@ async function story(binary: string, workDir: string, pods: readonly Pod[], shut
   say('   That directory is deleted when the demo stops.');
 }
 
+/** `Vault v1.21.0` or `OpenBao v2.7.2`, from `<binary> version`; VAULT_BIN may name either. */
+function serverName(): string {
+  try {
+    return serverIdentity().name;
+  } catch {
+    return 'the server';
+  }
+}
+
 async function main(): Promise<void> {
   const shutdown = createShutdown({ say, guard: startGuardian() });
   shutdown.install();
-  say('vault-autounseal demo: a real OpenBao raft cluster kept unsealed by real sidecars\n');
+  say(
+    'vault-autounseal demo: a real raft cluster (OpenBao, or HashiCorp Vault) kept unsealed by real sidecars\n',
+  );
   try {
     const binary = findServerBinary();
-    say(`1. Server binary: ${binary}`);
+    say(`1. Server binary: ${binary} (${serverName()})`);
     const workDir = shutdown.ownDirectory(mkdtempSync(join(tmpdir(), 'vault-autounseal-demo-')));
     say(`   Temporary directory (shares, root token, raft data; deleted on exit): ${workDir}`);
     say(
