@@ -9,6 +9,7 @@
 // cheap and sees a kubelet `..data` swap even when a watch event was lost.
 import { open, readdir, stat } from 'node:fs/promises';
 import { constants, type BigIntStats } from 'node:fs';
+import { fileIdentity, settledAt } from '../common/file-identity.js';
 import { join } from 'node:path';
 import { displayPath } from './display-path.js';
 import { isKeyFileName, MAX_KEY_FILE_BYTES, parseKeyFileFrom } from './key-parsing.js';
@@ -30,13 +31,6 @@ export {
   type KeySnapshot,
   type KeySource,
 } from './key-snapshot.js';
-
-/**
- * A file changed less than this long before we looked may change again within the same timestamp
- * tick without `stat` showing it (the "racily clean" case of git's index): such a file is read again
- * next time rather than trusted from the cache.
- */
-const RACY_WINDOW_MS = 2_000;
 
 interface CachedFile {
   /** dev, ino, size, mtime and ctime of the file behind the name, at the time it was read. */
@@ -89,9 +83,6 @@ function dirProblem(dir: string, error: unknown): DirReading {
   return { path: dir, state: 'unreadable', reason: fsReason(error) };
 }
 
-const identityOf = (info: BigIntStats): string =>
-  `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
-
 /**
  * A reader of the key directories that remembers what it parsed. Call it before every round; it
  * returns a fresh snapshot, parsing only the files whose `stat` changed since the last call.
@@ -111,15 +102,14 @@ export function createKeyReader(
     info: BigIntStats,
     next: Map<string, CachedFile>,
   ): Promise<FileOutcome> {
-    const identity = identityOf(info);
+    const identity = fileIdentity(info);
     const cached = cache.get(path);
     if (cached && cached.trusted && cached.identity === identity) {
       next.set(path, cached);
       return cached.outcome;
     }
     const outcome = await parseEntry(path, info);
-    const changedAt = Math.max(Number(info.mtimeMs), Number(info.ctimeMs));
-    next.set(path, { identity, trusted: now() - changedAt > RACY_WINDOW_MS, outcome });
+    next.set(path, { identity, trusted: settledAt(info, now()), outcome });
     return outcome;
   }
 

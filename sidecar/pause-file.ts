@@ -2,26 +2,24 @@
 // It runs before every check and every submission, so the common case is cheap: one `stat` of the
 // file, and the last parse reused while the file is unchanged (the kubelet replaces it, which
 // changes its inode, through the `..data` swap).
-import { statSync, type Stats } from 'node:fs';
+import { statSync, type BigIntStats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileIdentity, settledAt } from '../common/file-identity.js';
 import { parseAnnotationsFile, pauseStateFrom, type PauseRead } from './pause.js';
 
 /** Kubernetes caps all of a pod's annotations together at 256 KiB; past this it is not a kubelet file. */
 const MAX_ANNOTATIONS_BYTES = 512 * 1024;
 
 /** The file behind the name, as `stat` follows it; undefined when nothing is there. */
-function statOrNothing(path: string): Stats | 'error' | undefined {
+function statOrNothing(path: string): BigIntStats | 'error' | undefined {
   try {
     // No exception (and no stack trace built) for the usual "not there": this runs every check.
-    return statSync(path, { throwIfNoEntry: false });
+    return statSync(path, { bigint: true, throwIfNoEntry: false });
   } catch {
     return 'error';
   }
 }
-
-const identityOf = (info: Stats): string =>
-  `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`;
 
 /** A reader of one pod-info directory's `annotations` file that re-reads only when it changed. */
 export function createPauseFileReader(podinfoDir: string): () => Promise<PauseRead> {
@@ -39,10 +37,8 @@ export function createPauseFileReader(podinfoDir: string): () => Promise<PauseRe
       last = undefined;
       return readPauseFile(podinfoDir);
     }
-    const identity = identityOf(info);
-    // A file changed within the last 2 s may change again without its stat showing it: re-read.
-    const settled = Date.now() - Math.max(info.mtimeMs, info.ctimeMs) > 2_000;
-    if (last && last.identity === identity && settled) return last.read;
+    const identity = fileIdentity(info);
+    if (last && last.identity === identity && settledAt(info, Date.now())) return last.read;
     const read = await readPauseFile(podinfoDir);
     last = read.kind === 'read' ? { identity, read } : undefined;
     return read;
