@@ -77,7 +77,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**/*.ts', 'bench/**/*.ts', 'demo/**/*.ts'],
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'chaos/**/*.ts', 'demo/**/*.ts'],
     rules: {
       complexity: 'off',
       'max-params': 'off',
