@@ -41,11 +41,16 @@ export interface SidecarProcess {
 /** Starts the sidecar; resolves once `/readyz` answers 200. */
 export async function startSidecar(
   env: Readonly<Record<string, string>>,
-  options: { args?: readonly string[]; waitReady?: boolean } = {},
+  options: {
+    args?: readonly string[];
+    waitReady?: boolean;
+    /** Another entry point than the shipped one (the chaos tool's planted-defect builds). */
+    entry?: string;
+  } = {},
 ): Promise<SidecarProcess> {
   const port = await freePort();
   const httpAddr = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [SIDECAR_MAIN, ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [options.entry ?? SIDECAR_MAIN, ...(options.args ?? [])], {
     env: sidecarEnv({ UNSEAL_HTTP_ADDR: `127.0.0.1:${port}`, ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
