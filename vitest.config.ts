@@ -39,6 +39,19 @@ export default defineConfig({
       },
       {
         test: {
+          // test/chaos/: the chaos tool's own proofs against a real raft cluster (planted defects are
+          // caught). Run by .ci/run with the short chaos profile.
+          name: 'chaos',
+          include: ['test/chaos/**/*.test.ts'],
+          globalSetup: ['test/integration/global-setup.ts'],
+          environment: 'node',
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
           // test/e2e/: a real kube-apiserver and etcd (built by scripts/e2e-tools.sh into the
           // per-user cache), the built webhook, and the injected pod run with podman. Run by
           // `npm run test:e2e` and by .ci/run after the images stage.
