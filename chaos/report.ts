@@ -10,9 +10,10 @@ export interface UnsealTime {
 }
 
 /**
- * Every return to unsealed in the trace, timed from the latest of: the node seen sealed, its
- * server started or thawed, its switch turned off, its keys written, that is, from when the sidecar
- * could first act, to the first sample that shows it unsealed.
+ * Every return to unsealed in the trace, timed from when the sidecar could first act (the latest of:
+ * the node known sealed, its server started or thawed, its switch turned off, its keys written) to
+ * the first sign it is unsealed: a sidecar submission answered `sealed: false` (exact, from the
+ * proxy), or a sample that shows it unsealed (at most 100 ms late).
  */
 export function unsealTimes(trace: Trace): UnsealTime[] {
   const times: UnsealTime[] = [];
@@ -20,20 +21,34 @@ export function unsealTimes(trace: Trace): UnsealTime[] {
     let lastFault: FaultKind | 'none' = 'none';
     let sealedSince: number | undefined;
     let enabledAt = 0;
+    const unsealedAt = (at: number): void => {
+      if (sealedSince === undefined) return;
+      times.push({
+        node,
+        fault: lastFault,
+        ms: Math.max(0, at - Math.max(sealedSince, enabledAt)),
+      });
+      sealedSince = undefined;
+    };
     for (const event of trace.events) {
       if (!touches(event, node)) continue;
       if (event.kind === 'fault' && event.phase === 'start') lastFault = event.fault;
       if (enables(event)) enabledAt = event.t;
-      if (event.kind !== 'seal-status' || !event.reachable) continue;
-      if (event.sealed === true && sealedSince === undefined) sealedSince = event.t;
-      if (event.sealed === false && sealedSince !== undefined) {
-        const from = Math.max(sealedSince, enabledAt);
-        times.push({ node, fault: lastFault, ms: Math.max(0, event.t - from) });
-        sealedSince = undefined;
+      if (sealsIt(event)) sealedSince ??= event.t;
+      if (event.kind === 'submission' && event.status === 200 && event.sealed === false) {
+        unsealedAt(event.answeredAt ?? event.t);
       }
+      if (event.kind !== 'seal-status' || !event.reachable) continue;
+      if (event.sealed === true) sealedSince ??= event.t;
+      if (event.sealed === false) unsealedAt(event.t);
     }
   }
   return times;
+}
+
+/** A restarted server starts sealed; an API seal seals it. */
+function sealsIt(event: TraceEvent): boolean {
+  return event.kind === 'server' && (event.what === 'started' || event.what === 'sealed-by-api');
 }
 
 function touches(event: TraceEvent, node: number): boolean {
