@@ -90,25 +90,15 @@ function violation(
 // ---------------------------------------------------------------------------------------------
 // 1. unsealedInTime
 
-/** The last event of `events` strictly before `t` (all of them when t is undefined). */
-function lastBefore<E extends TraceEvent>(events: readonly E[], t?: EpisodeTime): E | undefined {
-  let last: E | undefined;
-  for (const e of events) {
-    if (t !== undefined && e.t >= t) break;
-    last = e;
-  }
-  return last;
-}
-
 /**
  * Whether a node can be unsealed by its sidecar after `events` (one node's, in time order): its
  * server runs, its pause switch is off, and its key files hold at least t current shares. Stale or
  * foreign extras do not matter: the sidecar searches subsets.
  */
 function eligible(events: readonly TraceEvent[]): boolean {
-  const server = lastBefore(only(events, 'server'));
-  const pause = lastBefore(only(events, 'pause'));
-  const keys = lastBefore(only(events, 'keys'));
+  const server = only(events, 'server').at(-1);
+  const pause = only(events, 'pause').at(-1);
+  const keys = only(events, 'keys').at(-1);
   const running = !server || !['killed', 'frozen'].includes(server.what);
   return running && !pause?.paused && (!keys || keys.currentShares >= keys.threshold);
 }
@@ -184,7 +174,9 @@ export function unsealedInTime(trace: Trace, limits: Limits): Violation[] {
     const history = ofNode(events, node).filter((e) => e.t <= final.t && e.kind !== 'final');
     if (!eligible(history)) continue;
     const since = eligibleSince(history);
-    const fault = lastBefore(only(history, 'fault').filter((e) => e.t <= since.t))?.fault;
+    const fault = only(history, 'fault')
+      .filter((e) => e.t <= since.t)
+      .at(-1)?.fault;
     const limit = (fault && limits.unsealWithinMs[fault]) ?? limits.defaultUnsealWithinMs;
     const bound = `the bound after ${fault ? `a ${fault} fault` : 'no fault'} is ${limit} ms`;
     const became = `node ${node} became unsealable at ${since.t} ms (${since.cause})`;
@@ -317,15 +309,26 @@ export function noForbiddenSubmissions(trace: Trace, limits: Limits): Violation[
 // ---------------------------------------------------------------------------------------------
 // 3. noShareCountedTwice
 
+/** Shares sent again in a round that had counted them, per node, round and share. */
+type Repeats = Map<string, { node: number; first: Submission; span: Span }>;
+
+function addRepeat(repeats: Repeats, node: number, first: Submission, again: Submission): void {
+  const key = `${node} ${again.nonce} ${again.share}`;
+  const repeat = repeats.get(key);
+  if (!repeat) repeats.set(key, { node, first, span: { first: again.t, last: again.t, count: 1 } });
+  else Object.assign(repeat.span, { last: again.t, count: repeat.span.count + 1 });
+}
+
 /**
  * No share is submitted to a node in a round that had already counted it. A round is the `nonce` of
  * the server's answers; the server counted share D in round N when it answered a submission of D
  * with status 200 and nonce N. Submitting D again in round N and being answered 200, sealed true,
  * nonce N is a violation, unless a reset or a server restart (killed, started) came in between.
+ * Repeats of one share in one round are grouped.
  */
 export function noShareCountedTwice(trace: Trace): Violation[] {
-  const out: Violation[] = [];
   const events = ordered(trace);
+  const repeats: Repeats = new Map();
   for (const node of nodes(trace)) {
     // nonce → share digest → the submission the server counted it in
     const counted = new Map<string, Map<string, Submission>>();
@@ -336,20 +339,19 @@ export function noShareCountedTwice(trace: Trace): Violation[] {
       if (e.reset || e.status !== 200 || !e.nonce || e.share === undefined) continue;
       const round = counted.get(e.nonce) ?? new Map<string, Submission>();
       counted.set(e.nonce, round);
-      const earlier = round.get(e.share);
-      if (!earlier) round.set(e.share, e);
-      else if (e.sealed === true)
-        out.push(
-          violation(
-            'noShareCountedTwice',
-            node,
-            e.t,
-            `node ${node} was sent share ${e.share} again at ${e.t} ms in round ${e.nonce.slice(0, 8)}…, which had counted it at ${earlier.t} ms (progress ${earlier.progress ?? '?'} then, ${e.progress ?? '?'} now)`,
-          ),
-        );
+      const first = round.get(e.share);
+      if (!first) round.set(e.share, e);
+      else if (e.sealed === true) addRepeat(repeats, node, first, e);
     }
   }
-  return out;
+  return [...repeats.values()].map(({ node, first, span }) =>
+    violation(
+      'noShareCountedTwice',
+      node,
+      span.first,
+      `node ${node} was sent share ${first.share ?? '?'} ${span.count === 1 ? 'again' : `${span.count} more times`} in round ${first.nonce?.slice(0, 8) ?? '?'}…, which had counted it at ${first.t} ms (the server answered 200, still sealed): ${when(span)}`,
+    ),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
