@@ -144,17 +144,30 @@ function eligibleSince(events: readonly TraceEvent[]): Since {
   return since;
 }
 
-/** The first moment at or after `from` the node was seen unsealed: a sample, or the final look. */
+/** When an event shows the node unsealed, in the server's own words; undefined: it does not. */
+function unsealedAt(e: TraceEvent): EpisodeTime | undefined {
+  switch (e.kind) {
+    case 'seal-status':
+      return e.reachable && e.sealed === false ? e.t : undefined;
+    case 'submission': // the completing answer, exact, through the proxy
+      return e.status === 200 && e.sealed === false ? (e.answeredAt ?? e.t) : undefined;
+    case 'final':
+      return e.server.reachable && e.server.sealed === false ? e.t : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** The first moment the node was seen unsealed, by an event at or after `from`. */
 function firstSeenUnsealed(
   events: readonly TraceEvent[],
   from: EpisodeTime,
 ): EpisodeTime | undefined {
-  for (const e of events) {
-    if (e.t < from) continue;
-    if (e.kind === 'seal-status' && e.reachable && e.sealed === false) return e.t;
-    if (e.kind === 'final' && e.server.reachable && e.server.sealed === false) return e.t;
-  }
-  return undefined;
+  const seen = events
+    .filter((e) => e.t >= from)
+    .map(unsealedAt)
+    .filter((t) => t !== undefined);
+  return seen.length > 0 ? Math.min(...seen) : undefined;
 }
 
 /**
@@ -162,7 +175,8 @@ function firstSeenUnsealed(
  * the last fault that touched it, counted from E, the latest moment it became unsealable and
  * possibly sealed: its server started, thawed or was sealed through the API, its pause switch was
  * turned off, its key files were rewritten, or a fault on it (or on the cluster) ended. "Seen
- * unsealed" is the first seal-status sample at or after E with sealed false, or the final look.
+ * unsealed" is the first sign at or after E: a seal-status sample with sealed false, a submission
+ * answered 200 with sealed false (when the answer came), or the final look.
  * A node whose server is down or frozen, whose switch is on, or whose key files hold fewer than t
  * current shares at the end is not judged here.
  */

@@ -257,6 +257,20 @@ describe('unsealedInTime', () => {
     expect(v.message).toContain('did not answer at the end');
   });
 
+  it('counts a completing answer as seeing the node unsealed, when it came', () => {
+    // The server answered sealed:false at 11.02 s; the next unsealed sample came only at 12.5 s.
+    const t = afterRestart(
+      ...samples(1, 2_000, 10_900, true),
+      completing(1, 11_000, 'ccc333'),
+      sample(1, 12_500, false),
+      final(1, 30_000),
+    );
+    expect(unsealedInTime(t, LIMITS)).toEqual([]);
+    const late = afterRestart(completing(1, 11_990, 'ccc333'), final(1, 30_000));
+    const v = expectOne(unsealedInTime(late, LIMITS), 'unsealedInTime', { node: 1, t: 2_000 });
+    expect(v.message).toContain('first seen unsealed at 12010 ms');
+  });
+
   it('counts the final look as seeing the node, when no sample did', () => {
     expect(unsealedInTime(afterRestart(final(1, 9_000)), LIMITS)).toEqual([]);
   });
