@@ -20,6 +20,8 @@ export interface SoakSample {
 export type SeriesName = 'rss_mb' | 'heap_used_mb' | 'fds' | 'sockets' | 'eventloop_lag_ms';
 
 export interface GrowthLimit {
+  /** False: the series is fitted and printed, but never fails the soak. */
+  readonly judged: boolean;
   /** Fraction of the series' median after warm-up. */
   readonly relative: number;
   /** In the series' own unit: below this, a climb is noise whatever the fraction says. */
@@ -29,15 +31,19 @@ export interface GrowthLimit {
 /**
  * A series grew when its fitted line climbed, over the window after warm-up, by more than
  * max(relative × the window's median, floor). The floors are what one sample can differ from the
- * next without a leak: GC's sawtooth in the heap, the page cache's share of RSS, a request in
- * flight holding one more socket, a machine shared with other work for the loop's delay.
+ * next without a leak: the allocator's share of RSS, what a round allocates in the heap, a request
+ * in flight holding one more socket.
  */
 export const GROWTH_LIMITS: Readonly<Record<SeriesName, GrowthLimit>> = {
-  rss_mb: { relative: 0.05, floor: 2 },
-  heap_used_mb: { relative: 0.05, floor: 1 },
-  fds: { relative: 0.05, floor: 3 },
-  sockets: { relative: 0.05, floor: 3 },
-  eventloop_lag_ms: { relative: 0.05, floor: 20 },
+  rss_mb: { judged: true, relative: 0.05, floor: 2 },
+  heap_used_mb: { judged: true, relative: 0.05, floor: 1 },
+  fds: { judged: true, relative: 0.05, floor: 3 },
+  sockets: { judged: true, relative: 0.05, floor: 3 },
+  // Reported, not judged: on a machine shared with other work the loop's lag follows the
+  // neighbours' load (spikes of 50-100 ms on an idle sidecar), and over a short soak's 30 s window
+  // least squares read those spikes as a 20 ms climb in 4 % of windows. A hot loop is caught by the
+  // chaos episodes' request-rate invariants instead.
+  eventloop_lag_ms: { judged: false, relative: 0.05, floor: 20 },
 };
 
 export const SERIES: readonly SeriesName[] = [
@@ -105,7 +111,7 @@ function median(values: readonly number[]): number {
     : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
 }
 
-export type Verdict = 'flat' | 'grew' | 'too few samples';
+export type Verdict = 'flat' | 'grew' | 'too few samples' | 'not judged';
 
 export interface SeriesResult {
   readonly series: SeriesName;
@@ -149,10 +155,15 @@ function judgeSeries(
   );
   const span = points.length ? (points[points.length - 1]?.x ?? 0) - (points[0]?.x ?? 0) : 0;
   const growth = line ? line.slope * span : NaN;
-  const { relative, floor } = limits[series];
+  const { judged, relative, floor } = limits[series];
   const limit = Math.max(relative * Math.abs(median(ys)), floor);
-  const verdict: Verdict =
-    !line || points.length < MIN_POINTS ? 'too few samples' : growth > limit ? 'grew' : 'flat';
+  const verdict: Verdict = !judged
+    ? 'not judged'
+    : !line || points.length < MIN_POINTS
+      ? 'too few samples'
+      : growth > limit
+        ? 'grew'
+        : 'flat';
   return {
     series,
     points: points.length,

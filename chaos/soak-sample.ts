@@ -7,8 +7,34 @@
 // `nodejs_eventloop_lag_p99_seconds` cannot be sampled once a second: it records the interval
 // between two ticks of a 1 s timer (EVENT_LOOP_SAMPLE_MS), the first tick after each scrape's
 // reset is not recorded, and scraped every second it is always empty and reads 0.
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { rssMb } from '../bench/process-stats.js';
+import { sleep } from '../test/harness/ports.js';
+
+/** NODE_OPTIONS that load soak-gc-hook.js (beside this file) into the sidecar. */
+export function gcHookNodeOptions(): string {
+  return `--expose-gc --import=${join(import.meta.dirname, 'soak-gc-hook.js')}`;
+}
+
+/** Whether `pid` has a handler for signal number `signal` (SigCgt in /proc/<pid>/status). */
+export function catchesSignal(pid: number, signal: number): boolean {
+  const match = /^SigCgt:\s+([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match?.[1] !== undefined && (BigInt(`0x${match[1]}`) >> BigInt(signal - 1)) % 2n === 1n;
+}
+
+export const SIGUSR2 = 12;
+
+/**
+ * Asks the sidecar for a full garbage collection (soak-gc-hook.ts) and gives it a moment to run
+ * it. Only when its handler is there: SIGUSR2 unhandled would end the process.
+ */
+export async function collectGarbage(pid: number): Promise<boolean> {
+  if (!catchesSignal(pid, SIGUSR2)) return false;
+  process.kill(pid, 'SIGUSR2');
+  await sleep(100);
+  return true;
+}
 
 /** The value of an unlabelled metric in a Prometheus text exposition; NaN when absent. */
 export function metricValue(exposition: string, name: string): number {

@@ -22,7 +22,13 @@ import {
   type GrowthAnalysis,
   type SoakSample,
 } from './soak-growth.js';
-import { sampleFootprint } from './soak-sample.js';
+import {
+  SIGUSR2,
+  catchesSignal,
+  collectGarbage,
+  gcHookNodeOptions,
+  sampleFootprint,
+} from './soak-sample.js';
 
 export interface SoakOptions {
   readonly durationMs: number;
@@ -61,8 +67,13 @@ async function startRig(say: (line: string) => void): Promise<Rig> {
       UNSEAL_KEYS_DIR: keysDir,
       UNSEAL_PODINFO_DIR: join(keysDir, 'no-podinfo'),
       ...SIDECAR_SETTINGS,
+      NODE_OPTIONS: gcHookNodeOptions(),
     });
     say(`server ${server.addr} (raft, 5 shares, threshold 3); sidecar pid ${sidecar.child.pid}`);
+    if (!catchesSignal(sidecar.child.pid ?? 0, SIGUSR2)) {
+      await sidecar.stop();
+      throw new Error('the sidecar has no SIGUSR2 handler: soak-gc-hook.js did not load');
+    }
     return { server, sidecar, rootToken: init.rootToken, keysDir };
   } catch (error) {
     await server.destroy();
@@ -93,6 +104,8 @@ async function sampleUntil(
   for (let tick = 0; !done(); tick++) {
     await sleep(Math.max(0, t0 + tick * SAMPLE_MS - performance.now()));
     if (hasExited(rig.sidecar)) break;
+    // Fails only once the sidecar is gone (startRig checked the handler).
+    if (!(await collectGarbage(pid).catch(() => false))) break;
     const footprint = await sampleFootprint(pid, rig.sidecar.httpAddr).catch(() => undefined);
     if (!footprint) continue;
     const sample = { elapsedS: (performance.now() - t0) / 1_000, ...footprint, unseals: unseals() };

@@ -60,7 +60,12 @@ def draw_panel(axis, name, label, columns, summary):
     xs = [x for x in elapsed if x >= warm_up]
     if not xs:
         return
+    # At least the limit's height above and below the fitted level, so the eye weighs a wiggle as the
+    # rule does: a one-descriptor blip on a 22-23 axis would otherwise fill the panel.
     slope, intercept = result["line"]["slope"], result["line"]["intercept"]
+    level = intercept + slope * xs[0]
+    low, high = axis.get_ylim()
+    axis.set_ylim(min(low, level - result["limit"]), max(high, level + result["limit"]))
     colour = "tab:red" if result["verdict"] == "grew" else "tab:green"
     axis.plot(
         [xs[0], xs[-1]],

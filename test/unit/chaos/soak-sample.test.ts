@@ -3,7 +3,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import { metricValue, openDescriptors } from '../../../chaos/soak-sample.js';
+import {
+  SIGUSR2,
+  catchesSignal,
+  metricValue,
+  openDescriptors,
+} from '../../../chaos/soak-sample.js';
 import { createRegistry } from '../../../common/metrics-registry.js';
 
 describe('metricValue', () => {
@@ -30,26 +35,41 @@ describe('metricValue', () => {
   });
 });
 
-describe('openDescriptors', () => {
-  const children: ChildProcess[] = [];
-  afterEach(() => {
-    for (const child of children.splice(0)) child.kill('SIGKILL');
-  });
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+});
 
+/** A Node process that runs `setup`, says ready and waits to be killed; resolves with its pid. */
+async function nodeProcess(setup: string): Promise<number> {
+  const script = `${setup}; setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+  children.push(child);
+  await once(child.stdout, 'data');
+  return child.pid ?? 0;
+}
+
+describe('catchesSignal', () => {
+  // The soak sends SIGUSR2 only to a sidecar that handles it: unhandled, it ends the process.
+  it('sees a SIGUSR2 handler, and its absence', async () => {
+    const ready = "process.stdout.write('ready\\n')";
+    expect(
+      catchesSignal(await nodeProcess(`process.on('SIGUSR2', () => {}); ${ready}`), SIGUSR2),
+    ).toBe(true);
+    expect(catchesSignal(await nodeProcess(ready), SIGUSR2)).toBe(false);
+  });
+});
+
+describe('openDescriptors', () => {
   /** A Node process listening on `servers` loopback sockets, started identically otherwise. */
   async function holding(servers: number): Promise<number> {
-    const script = `
+    return nodeProcess(`
       const net = require('node:net');
       let left = ${servers};
       const ready = () => process.stdout.write('ready\\n');
       if (left === 0) ready();
       for (let i = 0; i < ${servers}; i++)
-        net.createServer().listen(0, '127.0.0.1', () => --left === 0 && ready());
-      setInterval(() => {}, 1000);`;
-    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
-    children.push(child);
-    await once(child.stdout, 'data');
-    return child.pid ?? 0;
+        net.createServer().listen(0, '127.0.0.1', () => --left === 0 && ready())`);
   }
 
   it('counts each listening socket as one descriptor and one socket', async () => {
