@@ -6,6 +6,12 @@
 /** A decoded share. `hex` is what we submit; `bytes` identifies it (hex and base64 of one share are one share). */
 export interface Share {
   readonly hex: string;
+  /**
+   * Which key directory gave it (its place in UNSEAL_KEYS_DIR). The search tries sets from one
+   * directory before sets that mix them: the shares of before a rekey, kept in a second directory
+   * for a node that missed the rekey, are then found as quickly as the new ones.
+   */
+  readonly group?: number;
 }
 
 /**

@@ -162,12 +162,13 @@ function addFiles(
   acc: Accumulator,
   files: readonly FileReading[],
   limits: KeyLimits,
+  group: number,
 ): { sources: number; invalid: number } {
   let sources = 0;
   let invalid = 0;
   for (const { path, outcome } of files) {
     if (outcome.kind === 'shares') {
-      acc.shares.push(...outcome.shares);
+      acc.shares.push(...outcome.shares.map((share) => ({ ...share, group })));
       if (sources++ < limits.listed) acc.sources.push({ path, shares: outcome.shares.length });
     } else if (outcome.kind === 'invalid') {
       if (invalid++ < limits.listed) acc.invalid.push({ path, reason: outcome.reason });
@@ -176,7 +177,7 @@ function addFiles(
   return { sources, invalid };
 }
 
-function addDirectory(acc: Accumulator, dir: DirReading, limits: KeyLimits): void {
+function addDirectory(acc: Accumulator, dir: DirReading, limits: KeyLimits, group: number): void {
   if (dir.state !== 'ok') {
     acc.invalid.push({ path: dir.path, reason: dir.reason });
     acc.dirs.push({
@@ -191,7 +192,7 @@ function addDirectory(acc: Accumulator, dir: DirReading, limits: KeyLimits): voi
   }
   const problem = dir.stopped ? stopReason(dir.path, dir.stopped, dir.files.length, limits) : null;
   if (problem) acc.invalid.push({ path: dir.path, reason: problem });
-  const { sources, invalid } = addFiles(acc, dir.files, limits);
+  const { sources, invalid } = addFiles(acc, dir.files, limits, group);
   if (invalid > limits.listed) {
     acc.invalid.push({
       path: dir.path,
@@ -226,7 +227,7 @@ export function buildKeySnapshot(
     invalidCount: 0,
     notRead: 0,
   };
-  for (const dir of dirs) addDirectory(acc, dir, limits);
+  dirs.forEach((dir, group) => addDirectory(acc, dir, limits, group));
   const shares = distinctShares(acc.shares);
   return {
     shares,

@@ -153,23 +153,81 @@ export function candidateCount(shareCount: number, threshold: number): number {
 }
 
 /**
- * The `index`-th set of `t` share indices in colex order: {0,1,2}, {0,1,3}, {0,2,3}, {1,2,3},
- * {0,1,4}, … Every set within the first m shares comes before any set that uses share m, so with
- * b bad shares among the first t + b, a working set is among the first C(t + b, t) candidates,
- * and a bad share sorting first costs at most t more rounds.
+ * The `index`-th candidate set of `t` share indices. With one key directory (one group), colex
+ * order: {0,1,2}, {0,1,3}, {0,2,3}, {1,2,3}, {0,1,4}, … Every set within the first m shares comes
+ * before any set that uses share m, so with b bad shares among the first t + b, a working set is
+ * among the first C(t + b, t) candidates, and a bad share sorting first costs at most t more rounds.
+ *
+ * With several key directories, `groups` gives how many shares each holds, in order. First the
+ * sets within each directory (colex, directory by directory), then the sets that mix directories
+ * (colex). A node that was down or sealed during a rekey still needs the shares of before it; kept
+ * in a second directory, they are reached within C(n₁, t) + 1 candidates instead of beyond the cap.
  */
 export function candidateSet(
   shareCount: number,
   threshold: number,
   index: number,
+  groups: readonly number[] = [shareCount],
 ): number[] | undefined {
   if (threshold < 1 || threshold > shareCount || index < 0) return undefined;
   if (index >= candidateCount(shareCount, threshold)) return undefined;
-  const set = Array.from({ length: threshold }, (_, i) => i);
-  for (let step = 0; step < index; step++) {
-    if (!colexSuccessor(set, shareCount)) return undefined;
+  let step = 0;
+  for (const set of candidateOrder(shareCount, threshold, groups)) {
+    if (step++ === index) return set;
   }
-  return set;
+  return undefined;
+}
+
+/** Every t-set of the shares once: per-directory sets first, then the mixed ones (see above). */
+function* candidateOrder(
+  shareCount: number,
+  threshold: number,
+  groups: readonly number[],
+): Generator<number[]> {
+  const several = groups.length > 1;
+  if (several) {
+    let offset = 0;
+    for (const size of groups) {
+      for (const set of colex(size, threshold)) yield set.map((i) => i + offset);
+      offset += size;
+    }
+  }
+  for (const set of colex(shareCount, threshold)) {
+    if (!several || !withinOneGroup(set, groups)) yield set;
+  }
+}
+
+function* colex(shareCount: number, threshold: number): Generator<number[]> {
+  if (threshold < 1 || threshold > shareCount) return;
+  const set = Array.from({ length: threshold }, (_, i) => i);
+  do yield [...set];
+  while (colexSuccessor(set, shareCount));
+}
+
+/** Whether a sorted set's first and last share come from the same directory. */
+function withinOneGroup(set: readonly number[], groups: readonly number[]): boolean {
+  const groupOf = (share: number): number => {
+    let end = 0;
+    for (let g = 0; g < groups.length; g++) {
+      end += groups[g] ?? 0;
+      if (share < end) return g;
+    }
+    return groups.length;
+  };
+  return groupOf(set[0] ?? 0) === groupOf(set[set.length - 1] ?? 0);
+}
+
+/** How many shares each key directory gave, in order (shares arrive in directory order). */
+export function groupSizes(shares: readonly Share[]): number[] {
+  const sizes: number[] = [];
+  let current: number | undefined;
+  for (const share of shares) {
+    const group = share.group ?? 0;
+    if (sizes.length === 0 || group !== current) sizes.push(0);
+    sizes[sizes.length - 1] = (sizes[sizes.length - 1] ?? 0) + 1;
+    current = group;
+  }
+  return sizes;
 }
 
 /** Advances `set` to its colex successor in place: raise the lowest element that can move up. */
@@ -185,7 +243,7 @@ function colexSuccessor(set: number[], shareCount: number): boolean {
 
 /** The order in which to offer our shares in a round: the candidate set first, then the others. */
 function roundOrder(shares: readonly Share[], threshold: number, candidate: number): Share[] {
-  const chosen = candidateSet(shares.length, threshold, candidate) ?? [];
+  const chosen = candidateSet(shares.length, threshold, candidate, groupSizes(shares)) ?? [];
   const rest = shares.map((_, i) => i).filter((i) => !chosen.includes(i));
   return [...chosen, ...rest].map((i) => shares[i]).filter((s): s is Share => s !== undefined);
 }
