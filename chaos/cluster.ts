@@ -55,7 +55,7 @@ export class Recorder {
   }
 
   emit(event: Untimed<TraceEvent>, epochMs = Date.now()): void {
-    if (this.on) this.events.push({ ...event, t: this.at(epochMs) } as TraceEvent);
+    if (this.on) this.events.push({ ...event, t: this.at(epochMs) });
   }
 }
 
@@ -385,6 +385,35 @@ export class ChaosCluster {
     await this.reviveSidecars();
     await this.waitAllUnsealed(timeoutMs);
     await sleep(200);
+  }
+
+  /**
+   * For a node its sidecar could not unseal: which share set, tried by hand newest first, unseals
+   * it. Says what a person would need to know: "generation 1 of 3" means its storage never saw the
+   * later rekeys. Undefined when the node is not sealed or no set works.
+   */
+  async rescue(node: number): Promise<string | undefined> {
+    const server = this.server(node);
+    const sealed = await server
+      .sealStatus()
+      .then((s: { sealed?: boolean }) => s.sealed)
+      .catch(() => undefined);
+    if (sealed !== true) return undefined;
+    for (let g = this.generations.length - 1; g >= 0; g--) {
+      const shares = this.generations[g]?.keysHex.slice(0, THRESHOLD) ?? [];
+      await server
+        .request('PUT', 'sys/unseal', { body: { reset: true }, timeoutMs: 5_000 })
+        .catch(() => undefined);
+      let unsealed = false;
+      for (const share of shares) {
+        const answer = await server.submitShare(share).catch(() => undefined);
+        if ((answer?.body as { sealed?: boolean } | undefined)?.sealed === false) unsealed = true;
+      }
+      if (unsealed) {
+        return `node ${node} unsealed by hand with the shares of generation ${g} (the files hold generation ${this.generations.length - 1})`;
+      }
+    }
+    return `node ${node}: no share set of any generation unseals it`;
   }
 
   proxyAddr(node: number): string {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run chaos -- --seed N --episodes N [--nodes 3]`: fault episodes against a real OpenBao raft
 // cluster kept unsealed by real sidecars, each checked against the invariants in checks.ts.
-// `npm run chaos -- --seed N --only K`: replays episode K of that seed alone.
+// `npm run chaos -- --seed N --only K[,K...]`: replays those episodes of that seed alone.
 // `npm run chaos -- --soak 10m`: one sidecar against a flapping server, its footprint sampled once a
 // second into a CSV and a PNG plot.
 import { PLANTED_DEFECTS } from './planted.js';
@@ -10,7 +10,7 @@ import { runSoak } from './soak.js';
 
 const USAGE = [
   'usage: npm run chaos -- [--seed N] [--episodes N] [--nodes N]',
-  '       npm run chaos -- --seed N --only K [--nodes N]     (replay episode K)',
+  '       npm run chaos -- --seed N --only K[,K...] [--nodes N]   (replay episodes)',
   `       npm run chaos -- ... --planted ${PLANTED_DEFECTS.join('|')}`,
   '       npm run chaos -- --soak 10m',
 ].join('\n');
@@ -34,6 +34,14 @@ function integer(
 
 class UsageError extends Error {}
 
+/** `17`, or `16,17`: an episode can depend on the ones before it (a rekey changes the shares). */
+function episodeList(text: string): number[] {
+  if (!/^\d+(,\d+)*$/.test(text)) {
+    throw new UsageError(`--only wants episode numbers such as 17 or 16,17, got "${text}"`);
+  }
+  return text.split(',').map(Number);
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
   const soakAt = argv.indexOf('--soak');
@@ -47,13 +55,15 @@ async function main(argv: readonly string[]): Promise<number> {
   const seed = integer(argv, '--seed', Math.floor(Math.random() * 2 ** 31), 0, 2 ** 32 - 1);
   const count = integer(argv, '--episodes', 10, 1, 100_000);
   const nodes = integer(argv, '--nodes', 3, 3, 5);
-  const only = argv.includes('--only') ? integer(argv, '--only', 0, 0, 100_000) : undefined;
+  const only = argv.includes('--only')
+    ? episodeList(argv[argv.indexOf('--only') + 1] ?? '')
+    : undefined;
   const plantedAt = argv.indexOf('--planted');
   const planted = plantedAt >= 0 ? argv[plantedAt + 1] : undefined;
   if (planted !== undefined && !(PLANTED_DEFECTS as readonly string[]).includes(planted)) {
     throw new UsageError(`--planted wants one of ${PLANTED_DEFECTS.join(', ')}, got "${planted}"`);
   }
-  const episodes = only !== undefined ? [only] : Array.from({ length: count }, (_, k) => k);
+  const episodes = only ?? Array.from({ length: count }, (_, k) => k);
   const summary = await runChaos({ seed, episodes, nodes, say, ...(planted ? { planted } : {}) });
   process.stdout.write(`chaos: ${summary.passed} passed, ${summary.failed} failed\n`);
   return summary.failed === 0 ? 0 : 1;

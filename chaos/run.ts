@@ -77,7 +77,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       } else {
         failed += 1;
         say(`episode ${plan.episode}: FAILED in ${seconds} s: ${describePlan(plan)}`);
-        say(indent(summarise(result.violations as Violation[])));
+        say(indent(summarise(result.violations)));
         const file = writeTrace(options, result);
         say(`  trace: ${file}`);
         say(
