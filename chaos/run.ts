@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../test/harness/repo-root.js';
-import { summarise, type Violation } from './checks.js';
+import { summarise } from './checks.js';
 import { ChaosCluster } from './cluster.js';
 import { runEpisode, type EpisodeResult } from './episode.js';
 import { CHAOS_LIMITS } from './limits.js';
