@@ -59,6 +59,24 @@ export class Recorder {
   }
 }
 
+/** What unsealing a stuck node by hand showed. */
+export interface Rescue {
+  readonly node: number;
+  /** The share generation that unsealed it; undefined when none did. */
+  readonly generation?: number;
+  /** Its key files hold that generation: the sidecar should have unsealed it. */
+  readonly inFiles: boolean;
+}
+
+/** A rescue in words, for the run's output. */
+export function describeRescue(rescue: Rescue, newest: number): string {
+  if (rescue.generation === undefined) return `node ${rescue.node}: no share generation unseals it`;
+  const why = rescue.inFiles
+    ? 'which its key files hold: the sidecar should have unsealed it'
+    : `older than its files hold (${newest} and ${newest - 1}): it slept through two rekeys`;
+  return `node ${rescue.node} unsealed by hand with share generation ${rescue.generation}, ${why}`;
+}
+
 export interface ChaosClusterOptions {
   readonly nodes: number;
   /** Another sidecar entry point (a planted-defect build); the shipped one by default. */
@@ -73,6 +91,19 @@ export class ChaosCluster {
   /** Shares of no cluster here: what a stale file from another cluster looks like. */
   readonly foreignShares: readonly string[];
   readonly keysDirs: string[] = [];
+  /**
+   * A second key directory per node holding the share set of before the last rekey, as the docs
+   * tell operators to keep it: a raft node that was down or sealed during a rekey still needs it.
+   */
+  readonly previousKeysDirs: string[] = [];
+  /**
+   * Per node, the oldest share generation its storage may still be at. It only rises when the
+   * whole cluster is back unsealed (every node has then caught up); a node needs one of the
+   * generations from there to the newest, so it counts as unsealable only when its files hold t
+   * shares of each.
+   */
+  readonly minGeneration: number[] = [];
+  private readonly written: { files: readonly string[]; previous: readonly string[] }[] = [];
   readonly podinfoDirs: string[] = [];
   readonly sidecars: (SidecarProcess | undefined)[] = [];
   /** Output of sidecars that were killed and replaced, kept for the leak check. */
@@ -94,6 +125,9 @@ export class ChaosCluster {
     );
     for (let i = 0; i < raft.nodes.length; i++) {
       this.keysDirs.push(join(this.work, `node-${i}`, 'keys'));
+      this.previousKeysDirs.push(join(this.work, `node-${i}`, 'keys-previous'));
+      this.minGeneration.push(0);
+      this.written.push({ files: [], previous: [] });
       this.podinfoDirs.push(join(this.work, `node-${i}`, 'podinfo'));
       this.serverLocks.push(Promise.resolve());
       this.sidecars.push(undefined);
@@ -202,22 +236,47 @@ export class ChaosCluster {
     return secretForms(...this.generations, foreign);
   }
 
-  /** Replaces a node's key files in one atomic swap, and records what they now hold. */
-  writeKeys(node: number, files: readonly string[]): void {
+  /** The share set of before the last rekey (none before the first). */
+  previousShares(): readonly string[] {
+    return this.generations.at(-2)?.keysHex ?? [];
+  }
+
+  /**
+   * Replaces a node's key files (the current directory, and the previous one) in one atomic swap
+   * each, and records what they now hold.
+   */
+  writeKeys(node: number, files: readonly string[], previous = this.previousShares()): void {
     const dir = this.keysDirs[node];
-    if (!dir) throw new Error(`no node ${node}`);
-    writeSecretVolume(
-      dir,
-      Object.fromEntries(files.map((content, i) => [`unseal-key-${i}`, content])),
-    );
-    const current = new Set(this.current.keysHex.map((k) => k.toLowerCase()));
+    const previousDir = this.previousKeysDirs[node];
+    if (!dir || !previousDir) throw new Error(`no node ${node}`);
+    const volume = (list: readonly string[]): Record<string, string> =>
+      Object.fromEntries(list.map((content, i) => [`unseal-key-${i}`, content]));
+    writeSecretVolume(dir, volume(files));
+    writeSecretVolume(previousDir, volume(previous));
+    this.written[node] = { files, previous };
+    this.recordKeys(node);
+  }
+
+  /**
+   * Records what a node's key files hold against the generations its storage may need: the fewest
+   * shares of any of them (its `currentShares`), and all valid shares (`totalShares`).
+   */
+  recordKeys(node: number): void {
+    const { files, previous } = this.written[node] ?? { files: [], previous: [] };
     const valid = new Set(
-      files.filter((f) => /^[0-9a-f]{66}$/i.test(f.trim())).map((f) => f.trim().toLowerCase()),
+      [...files, ...previous]
+        .filter((f) => /^[0-9a-f]{66}$/i.test(f.trim()))
+        .map((f) => f.trim().toLowerCase()),
     );
+    let fewest = Number.POSITIVE_INFINITY;
+    for (let g = this.minGeneration[node] ?? 0; g < this.generations.length; g++) {
+      const shares = this.generations[g]?.keysHex ?? [];
+      fewest = Math.min(fewest, shares.filter((k) => valid.has(k.toLowerCase())).length);
+    }
     this.recorder.emit({
       kind: 'keys',
       node,
-      currentShares: [...valid].filter((share) => current.has(share)).length,
+      currentShares: Number.isFinite(fewest) ? fewest : 0,
       totalShares: valid.size,
       threshold: THRESHOLD,
     });
@@ -313,7 +372,7 @@ export class ChaosCluster {
     if (!proxy) throw new Error(`no proxy for node ${node}`);
     return {
       VAULT_ADDR: proxy.addr,
-      UNSEAL_KEYS_DIR: this.keysDirs[node] ?? '',
+      UNSEAL_KEYS_DIR: `${this.keysDirs[node] ?? ''},${this.previousKeysDirs[node] ?? ''}`,
       UNSEAL_PODINFO_DIR: this.podinfoDirs[node] ?? '',
       LOG_LEVEL: 'info',
       ...SIDECAR_TIMING,
@@ -374,7 +433,7 @@ export class ChaosCluster {
    * Puts the cluster back to the state every episode starts from: servers up and thawed, keys
    * current, pause off, sidecars running, every node unsealed with an active node.
    */
-  async restoreBaseline(timeoutMs = 90_000): Promise<void> {
+  async restoreBaseline(timeoutMs = 90_000): Promise<Rescue[]> {
     await this.rekeying;
     for (let node = 0; node < this.size; node++) {
       if (this.isServerUp(node)) this.server(node).child?.kill('SIGCONT');
@@ -383,37 +442,57 @@ export class ChaosCluster {
       this.writePause(node, false);
     }
     await this.reviveSidecars();
-    await this.waitAllUnsealed(timeoutMs);
+    const rescues: Rescue[] = [];
+    try {
+      await this.waitAllUnsealed(20_000);
+    } catch {
+      // A node that slept through two rekeys needs shares older than its files hold: the operator
+      // unseals it by hand once. If the shares that work are in its files, that is the sidecar's
+      // failure, and the caller says so.
+      for (let node = 0; node < this.size; node++) {
+        const rescue = await this.rescue(node);
+        if (rescue) rescues.push(rescue);
+      }
+      await this.waitAllUnsealed(timeoutMs);
+    }
     await sleep(200);
+    // Every node is unsealed in one cluster again: each has caught up with the newest rekey.
+    this.minGeneration.fill(this.generations.length - 1);
+    return rescues;
   }
 
   /**
-   * For a node its sidecar could not unseal: which share set, tried by hand newest first, unseals
-   * it. Says what a person would need to know: "generation 1 of 3" means its storage never saw the
-   * later rekeys. Undefined when the node is not sealed or no set works.
+   * For a node its sidecar could not unseal: which share generation, tried by hand newest first,
+   * unseals it, and whether the node's key files hold that generation (if they do, the sidecar
+   * should have done it). The sidecar is paused meanwhile, so the two do not mix their rounds.
    */
-  async rescue(node: number): Promise<string | undefined> {
+  async rescue(node: number): Promise<Rescue | undefined> {
     const server = this.server(node);
     const sealed = await server
       .sealStatus()
       .then((s: { sealed?: boolean }) => s.sealed)
       .catch(() => undefined);
     if (sealed !== true) return undefined;
-    for (let g = this.generations.length - 1; g >= 0; g--) {
-      const shares = this.generations[g]?.keysHex.slice(0, THRESHOLD) ?? [];
-      await server
-        .request('PUT', 'sys/unseal', { body: { reset: true }, timeoutMs: 5_000 })
-        .catch(() => undefined);
-      let unsealed = false;
-      for (const share of shares) {
-        const answer = await server.submitShare(share).catch(() => undefined);
-        if ((answer?.body as { sealed?: boolean } | undefined)?.sealed === false) unsealed = true;
+    this.writePause(node, true);
+    await sleep(300);
+    try {
+      for (let g = this.generations.length - 1; g >= 0; g--) {
+        const shares = this.generations[g]?.keysHex.slice(0, THRESHOLD) ?? [];
+        await server
+          .request('PUT', 'sys/unseal', { body: { reset: true }, timeoutMs: 5_000 })
+          .catch(() => undefined);
+        const answers = [];
+        for (const share of shares)
+          answers.push(await server.submitShare(share).catch(() => undefined));
+        const unsealed = answers.some(
+          (a) => (a?.body as { sealed?: boolean } | undefined)?.sealed === false,
+        );
+        if (unsealed) return { node, generation: g, inFiles: g >= this.generations.length - 2 };
       }
-      if (unsealed) {
-        return `node ${node} unsealed by hand with the shares of generation ${g} (the files hold generation ${this.generations.length - 1})`;
-      }
+      return { node, inFiles: false };
+    } finally {
+      this.writePause(node, false);
     }
-    return `node ${node}: no share set of any generation unseals it`;
   }
 
   proxyAddr(node: number): string {

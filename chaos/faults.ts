@@ -70,7 +70,8 @@ async function steps(cluster: ChaosCluster, fault: PlannedFault, node: number): 
     case 'rekey':
       return rekey(cluster, fault, node);
     case 'keys-corrupt': {
-      cluster.writeKeys(node, damaged(cluster, fault));
+      const damage = damaged(cluster, fault);
+      cluster.writeKeys(node, damage.files, damage.previous);
       await sleep(300);
       const how = await cluster.sealNode(node);
       await sleep(fault.holdMs);
@@ -97,24 +98,30 @@ async function steps(cluster: ChaosCluster, fault: PlannedFault, node: number): 
   }
 }
 
-function damaged(cluster: ChaosCluster, fault: PlannedFault): string[] {
+/** The damaged key files: the current directory's, and the previous directory's. */
+function damaged(
+  cluster: ChaosCluster,
+  fault: PlannedFault,
+): { files: string[]; previous: readonly string[] } {
   const files = [...cluster.current.keysHex];
+  const previous = cluster.previousShares();
   switch (fault.damage ?? 'garbage-one') {
     case 'garbage-one':
       files[0] = 'this is not an unseal key\n';
-      return files;
+      return { files, previous };
     case 'empty-one':
       files[0] = '';
-      return files;
+      return { files, previous };
     case 'remove-one':
-      return files.slice(1);
+      return { files: files.slice(1), previous };
     case 'stale-one':
       files[0] = cluster.foreignShares[0] ?? '';
-      return files;
+      return { files, previous };
     case 'remove-most':
-      return files.slice(0, THRESHOLD - 1);
+      // Fewer shares than the threshold in all: the sidecar must not submit at all.
+      return { files: files.slice(0, THRESHOLD - 1), previous: [] };
     case 'all-foreign':
-      return [...cluster.foreignShares];
+      return { files: [...cluster.foreignShares], previous: [] };
   }
 }
 
@@ -142,9 +149,9 @@ async function rekey(cluster: ChaosCluster, fault: PlannedFault, node: number): 
   const rotateAll = (): void => {
     for (let n = 0; n < cluster.size; n++) cluster.writeKeys(n, cluster.current.keysHex);
   };
-  // Until the rotation, every node's files hold the old shares.
-  for (let n = 0; n < cluster.size; n++)
-    cluster.writeKeys(n, cluster.generations.at(-2)?.keysHex ?? []);
+  // Until the rotation the files are as they were; what they hold is now one generation behind.
+  for (let n = 0; n < cluster.size; n++) cluster.recordKeys(n);
+
   if (fault.rotation === 'before') {
     rotateAll();
     return `rotated before; ${await cluster.sealNode(node)}`;

@@ -25,8 +25,9 @@ export const CHAOS_LIMITS: Limits = {
   // submission already decided when it flips may still go out.
   switchGraceMs: 500,
   rateWindowMs: 10_000,
-  // A key-set search tries at most 32 sets of t shares; back-off then doubles from 1 s.
-  maxSubmissionsPerWindow: 150,
+  // A key-set search tries at most 32 sets of t = 3 shares (96 submissions); after one fails, the
+  // back-off doubles from 1 s, so at most 4 searches start in 10 s (at 0, 1, 3 and 7 s).
+  maxSubmissionsPerWindow: 4 * 32 * 3 + 16,
   // Fast polling after a lost connection is every 20 ms for at most 30 s: 500 per 10 s.
   maxRequestsPerWindow: 1_000,
   maxLogLinesPerWindow: 100,

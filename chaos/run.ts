@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../test/harness/repo-root.js';
 import { summarise } from './checks.js';
-import { ChaosCluster } from './cluster.js';
+import { ChaosCluster, describeRescue, type Rescue } from './cluster.js';
 import { runEpisode, type EpisodeResult } from './episode.js';
 import { CHAOS_LIMITS } from './limits.js';
 import { describePlan, planEpisode, type EpisodePlan } from './plan.js';
@@ -58,8 +58,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     const plans =
       options.plans ?? options.episodes.map((k) => planEpisode(options.seed, k, options.nodes));
     for (const plan of plans) {
+      let rescues: Rescue[];
       try {
-        await cluster.restoreBaseline();
+        rescues = await cluster.restoreBaseline();
       } catch (error) {
         failed += 1;
         say(
@@ -67,6 +68,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
         );
         break;
       }
+      failed += reportRescues(rescues, cluster.generations.length - 1, plan.episode, say);
       const result = await runEpisode(cluster, plan, CHAOS_LIMITS);
       results.push(result);
       times.push(...unsealTimes(result.trace));
@@ -98,6 +100,29 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     );
   }
   return { seed: options.seed, passed, failed, wallSeconds, results, worst };
+}
+
+/**
+ * Says how each stuck node was unsealed by hand before an episode; returns how many count as
+ * failures: those whose working shares were in their files (the sidecar should have done it).
+ */
+function reportRescues(
+  rescues: readonly Rescue[],
+  newest: number,
+  episode: number,
+  say: (line: string) => void,
+): number {
+  let failures = 0;
+  for (const rescue of rescues) {
+    say(`  before episode ${episode}: ${describeRescue(rescue, newest)}`);
+    if (rescue.inFiles || rescue.generation === undefined) {
+      failures += 1;
+      say(
+        `episode ${Math.max(0, episode - 1)}: FAILED afterwards: a node had to be unsealed by hand`,
+      );
+    }
+  }
+  return failures;
 }
 
 function writeTrace(options: ChaosOptions, result: EpisodeResult): string {

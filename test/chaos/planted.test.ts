@@ -34,7 +34,7 @@ const cases: { defect: PlantedDefect; invariant: string; plan: EpisodePlan }[] =
       kind: 'keys-corrupt',
       atMs: 0,
       target: 1,
-      holdMs: 4_000,
+      holdMs: 8_000,
       damage: 'all-foreign',
     }),
   },
