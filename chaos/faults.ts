@@ -5,6 +5,13 @@ import type { ChaosCluster } from './cluster.js';
 import { THRESHOLD } from './cluster.js';
 import type { PlannedFault } from './plan.js';
 
+/**
+ * How long a fault waits after flipping the pause switch or damaging the key files before it seals
+ * the node: longer than the grace the invariants allow a sidecar to notice (limits.ts), so any
+ * submission after the seal is judged against the new state.
+ */
+const SETTLED_SWITCH_MS = 1_000;
+
 export async function runFault(cluster: ChaosCluster, fault: PlannedFault): Promise<void> {
   const { recorder } = cluster;
   let node = fault.target === 'leader' ? await cluster.leader() : fault.target;
@@ -72,7 +79,7 @@ async function steps(cluster: ChaosCluster, fault: PlannedFault, node: number): 
     case 'keys-corrupt': {
       const damage = damaged(cluster, fault);
       cluster.writeKeys(node, damage.files, damage.previous);
-      await sleep(300);
+      await sleep(SETTLED_SWITCH_MS);
       const how = await cluster.sealNode(node);
       await sleep(fault.holdMs);
       cluster.writeKeys(node, cluster.current.keysHex);
@@ -88,8 +95,8 @@ async function steps(cluster: ChaosCluster, fault: PlannedFault, node: number): 
     }
     case 'pause-flip': {
       cluster.writePause(node, true);
-      // Give the sidecar a moment to read the switch, then give it a reason to act.
-      await sleep(300);
+      // Past the invariant's grace for a switch just flipped (limits.ts), then a reason to act.
+      await sleep(SETTLED_SWITCH_MS);
       const how = await cluster.sealNode(node);
       await sleep(fault.holdMs);
       cluster.writePause(node, false);
