@@ -17,13 +17,34 @@ export function parseAnnotationsFile(text: string): Map<string, string> {
   return annotations;
 }
 
-/** A Go double-quoted string literal to its value, or undefined when it is not one. */
+/**
+ * Go's escapes that JSON lacks, and the backslash pairs that must be read before them (so `\\x41`
+ * stays a backslash followed by "x41"). strconv.Quote, which the kubelet uses, writes `\a`, `\v`
+ * and `\xHH` for control characters and `\UHHHHHHHH` for non-printable characters above U+FFFF;
+ * it never writes octal escapes.
+ */
+const GO_ESCAPE = /\\(?:x([0-9a-fA-F]{2})|U([0-9a-fA-F]{8})|([\s\S]))/g;
+const GO_ONLY_ESCAPES: Readonly<Record<string, string>> = { a: '\\u0007', v: '\\u000b' };
+
+/** One Go escape as JSON reads it; every other escape is already JSON's own. */
+function toJsonEscape(escape: string, hex?: string, wide?: string, letter?: string): string {
+  if (hex !== undefined) return `\\u00${hex}`;
+  if (wide !== undefined) {
+    // The character itself, which JSON.stringify escapes only where JSON needs it.
+    return JSON.stringify(String.fromCodePoint(parseInt(wide, 16))).slice(1, -1);
+  }
+  return GO_ONLY_ESCAPES[letter ?? ''] ?? escape;
+}
+
+/**
+ * A Go double-quoted string literal to its value, or undefined when it is not one. Every line the
+ * kubelet writes decodes: a value that did not would read as "no annotation", and for the pause
+ * switch that means "resume" where an unrecognised value must pause.
+ */
 function unquoteGo(quoted: string): string | undefined {
   if (quoted.length < 2 || !quoted.startsWith('"') || !quoted.endsWith('"')) return undefined;
   try {
-    // Go's quoted strings are a subset of JSON strings except for \x, \a, \v and octal escapes,
-    // which the kubelet never writes for printable annotation values.
-    const value: unknown = JSON.parse(quoted.replace(/\\x([0-9a-fA-F]{2})/g, '\\u00$1'));
+    const value: unknown = JSON.parse(quoted.replace(GO_ESCAPE, toJsonEscape));
     return typeof value === 'string' ? value : undefined;
   } catch {
     return undefined;
