@@ -1,10 +1,44 @@
 import { defineConfig } from 'vitest/config';
 
+// The pure decision modules (no fs, HTTP or timers): unit tests can reach every line and branch of
+// them, so their coverage thresholds are higher than the rest's.
+const pureModules = [
+  'sidecar/seal-round.ts',
+  'sidecar/key-parsing.ts',
+  'sidecar/pause.ts',
+  'sidecar/config.ts',
+  'common/duration.ts',
+  'common/sidecar-durations.ts',
+  'webhook/config.ts',
+  'webhook/should-inject.ts',
+  'webhook/sidecar-spec.ts',
+  'webhook/patch.ts',
+];
+
 // Two projects: `unit` is pure logic and runs anywhere in seconds; `integration` starts real
 // OpenBao servers (and later other real components) on loopback and needs `scripts/prepare.mjs`
 // to have built `dist/` and installed OpenBao first. `npm test` runs both.
 export default defineConfig({
   test: {
+    // Off unless asked for: `npm run coverage`, or `npm test -- --coverage` (.ci/run's first stage).
+    // The custom provider is vitest's V8 provider plus the built programs the integration tests run
+    // as child processes (scripts/coverage-provider.mjs); the thresholds apply to both together.
+    coverage: {
+      provider: 'custom',
+      customProviderModule: './scripts/coverage-provider.mjs',
+      include: ['sidecar/**/*.ts', 'webhook/**/*.ts', 'common/**/*.ts'],
+      // vitest matches these globs anywhere in a path: test/fixtures/webhook/ is not product code.
+      exclude: ['**/test/**', '**/dist/**'],
+      reporter: [['text', { skipFull: true }], 'json-summary', 'text-summary'],
+      // A failed test still gets its report: .ci/run counts the tests and the thresholds apart.
+      reportOnFailure: true,
+      thresholds: {
+        // sidecar/, webhook/ and common/ together.
+        lines: 90,
+        branches: 90,
+        ...Object.fromEntries(pureModules.map((file) => [file, { lines: 95, branches: 95 }])),
+      },
+    },
     projects: [
       {
         test: {
