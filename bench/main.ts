@@ -3,9 +3,11 @@
 // sidecar's footprint, each against real processes on loopback, beside a scripted floor. Prints a
 // table and writes bench/results/latest.json and latest.md. Numbers, not assertions: the machine
 // is shared and noisy, so read the ratios of one run, and run it again before believing a change.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// `--compare [--baseline=FILE]` then compares the run with bench/baseline.json (bench/compare.ts)
+// and exits 1 when a measure is more than 25% worse; `--save-baseline` makes the run the baseline.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { repoRoot } from '../test/harness/repo-root.js';
 import {
   raftColdStart,
@@ -14,10 +16,14 @@ import {
   webhookLoad,
   type Settings,
 } from './measures.js';
+import { compare, renderComparison } from './compare.js';
 import { renderMarkdown, type BenchResults } from './report.js';
 import { summarise } from './stats.js';
 
 const quick = process.argv.includes('--quick');
+const baselineFile =
+  process.argv.find((arg) => arg.startsWith('--baseline='))?.slice('--baseline='.length) ??
+  join(repoRoot(), 'bench', 'baseline.json');
 const settings: Settings = {
   cycles: quick ? 4 : 20,
   idleSeconds: quick ? 20 : 60,
@@ -26,7 +32,11 @@ const settings: Settings = {
   say: (line) => process.stderr.write(`${line}\n`),
 };
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
+  // Read first, so a missing or unreadable baseline fails before minutes of measuring.
+  const baseline = process.argv.includes('--compare')
+    ? (JSON.parse(readFileSync(baselineFile, 'utf8')) as BenchResults)
+    : undefined;
   const started = Date.now();
   settings.say(`bench: ${quick ? 'quick' : 'full'} run`);
   settings.say('5. sidecar footprint (first, while nothing else of the bench runs)');
@@ -79,6 +89,15 @@ async function main(): Promise<void> {
   const markdown = renderMarkdown(results);
   writeFileSync(join(dir, 'latest.md'), markdown);
   process.stdout.write(markdown);
+  if (process.argv.includes('--save-baseline')) {
+    writeFileSync(baselineFile, `${JSON.stringify(results, null, 2)}\n`);
+    settings.say(`bench: saved as the baseline, ${baselineFile}`);
+  }
+  if (!baseline) return 0;
+  const comparison = compare(baseline, results);
+  const label = relative(repoRoot(), baselineFile);
+  process.stdout.write(`\n${renderComparison(comparison, baseline, label)}`);
+  return comparison.ok ? 0 : 1;
 }
 
 function round(x: number, digits = 1): number {
@@ -87,7 +106,7 @@ function round(x: number, digits = 1): number {
 }
 
 main().then(
-  () => process.exit(0),
+  (code) => process.exit(code),
   (error: unknown) => {
     process.stderr.write(`bench failed: ${(error as Error)?.message ?? String(error)}\n`);
     process.exit(1);

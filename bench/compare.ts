@@ -1,0 +1,222 @@
+// `npm run bench -- --compare`: the run just made against the baseline committed in bench/, one
+// ratio per measure, and a flag on each that is more than 25% worse in its own direction (time,
+// memory and CPU lower is better, requests per second higher). The floors (the scripted client
+// alone on the same machine) are shown beside them, never flagged: when a floor moved as much as
+// a measure, the machine was slower, not the code. Pure.
+import type { LoadResult } from './measures.js';
+import type { BenchResults } from './report.js';
+
+export type Better = 'lower' | 'higher';
+
+export interface Measure {
+  readonly name: string;
+  readonly unit: string;
+  readonly better: Better;
+  /** A floor or another number about the machine: shown for context, never flagged. */
+  readonly context?: true;
+  readonly read: (results: BenchResults) => number | undefined;
+}
+
+const load = (results: BenchResults, key: string): LoadResult | undefined => {
+  const run = results.webhook?.[key];
+  return typeof run === 'object' ? run : undefined;
+};
+
+export const MEASURES: readonly Measure[] = [
+  { name: 'time-to-unseal, median', unit: 'ms', better: 'lower', read: (r) => r.ttu?.median_ms },
+  { name: 'time-to-unseal, p95', unit: 'ms', better: 'lower', read: (r) => r.ttu?.p95_ms },
+  {
+    name: 'API seal → unsealed, median',
+    unit: 'ms',
+    better: 'lower',
+    read: (r) => r.api_seal?.median_ms,
+  },
+  {
+    name: 'raft 3-node cold start, median',
+    unit: 'ms',
+    better: 'lower',
+    read: (r) => r.raft_cold_start?.median_ms,
+  },
+  {
+    name: 'sidecar idle RSS',
+    unit: 'MB',
+    better: 'lower',
+    read: (r) => r.sidecar?.idle_rss_mb,
+  },
+  {
+    name: 'sidecar idle CPU',
+    unit: 's/hour',
+    better: 'lower',
+    read: (r) => r.sidecar?.idle_cpu_s_per_hour,
+  },
+  {
+    name: 'sidecar CPU per 1,000 checks',
+    unit: 's',
+    better: 'lower',
+    read: (r) => r.sidecar?.cpu_s_per_1000_checks,
+  },
+  ...['c1', 'c16', 'c64'].map((key): Measure => ({
+    name: `webhook at concurrency ${key.slice(1)}`,
+    unit: 'req/s',
+    better: 'higher',
+    read: (r) => load(r, key)?.rps,
+  })),
+  ...['c16', 'c64'].map((key): Measure => ({
+    name: `webhook p99 at concurrency ${key.slice(1)}`,
+    unit: 'ms',
+    better: 'lower',
+    read: (r) => load(r, key)?.p99_ms,
+  })),
+  {
+    name: 'webhook errors, all concurrencies',
+    unit: '',
+    better: 'lower',
+    read: (r: BenchResults): number | undefined => {
+      const runs = ['c1', 'c16', 'c64'].map((key) => load(r, key));
+      return runs.every((run) => run !== undefined)
+        ? runs.reduce((sum, run) => sum + (run?.errors ?? 0), 0)
+        : undefined;
+    },
+  },
+  {
+    name: 'webhook RSS under load',
+    unit: 'MB',
+    better: 'lower',
+    read: (r: BenchResults): number | undefined => {
+      const peak = r.webhook?.['peak_rss_mb'];
+      return typeof peak === 'number' ? peak : undefined;
+    },
+  },
+  {
+    name: 'floor: time-to-unseal, median',
+    unit: 'ms',
+    better: 'lower',
+    context: true,
+    read: (r) => r.ttu?.floor_median_ms,
+  },
+  {
+    name: 'floor: raft 3-node cold start, median',
+    unit: 'ms',
+    better: 'lower',
+    context: true,
+    read: (r) => r.raft_cold_start?.floor_median_ms,
+  },
+];
+
+export interface Row {
+  readonly name: string;
+  readonly unit: string;
+  readonly better: Better;
+  readonly context: boolean;
+  readonly baseline: number;
+  readonly current: number;
+  /** current / baseline; 1 when both are 0, Infinity when only the baseline is 0. */
+  readonly ratio: number;
+  /** How much worse than the baseline, in its own direction, as a fraction (negative: better). */
+  readonly worseBy: number;
+  readonly flagged: boolean;
+}
+
+export interface Comparison {
+  readonly rows: readonly Row[];
+  /** Why the two runs cannot be compared, or measures that one of them lacks. */
+  readonly problems: readonly string[];
+  /** True when nothing is flagged and there is no problem. */
+  readonly ok: boolean;
+}
+
+/** The default margin: a measure more than 25% worse than the baseline is flagged. */
+export const TOLERANCE = 0.25;
+
+export function ratioOf(baseline: number, current: number): number {
+  if (baseline === 0) return current === 0 ? 1 : Number.POSITIVE_INFINITY;
+  return current / baseline;
+}
+
+/** How much worse `current` is than `baseline`, as a fraction of the baseline. */
+export function worseBy(better: Better, baseline: number, current: number): number {
+  const ratio = ratioOf(baseline, current);
+  return better === 'lower' ? ratio - 1 : 1 - ratio;
+}
+
+export function compare(
+  baseline: BenchResults,
+  current: BenchResults,
+  tolerance = TOLERANCE,
+  measures: readonly Measure[] = MEASURES,
+): Comparison {
+  const problems: string[] = [];
+  const profile = (r: BenchResults): unknown => r.machine?.['profile'];
+  if (profile(baseline) !== profile(current)) {
+    problems.push(
+      `the baseline is a ${String(profile(baseline))} run and this one is ${String(profile(current))}: ` +
+        'compare runs of one profile (add or drop --quick, or refresh the baseline)',
+    );
+  }
+  const rows: Row[] = [];
+  for (const measure of measures) {
+    const before = measure.read(baseline);
+    const after = measure.read(current);
+    if (!Number.isFinite(before) || !Number.isFinite(after)) {
+      const missing = Number.isFinite(before) ? 'this run' : 'the baseline';
+      problems.push(`${measure.name}: missing from ${missing}`);
+      continue;
+    }
+    const b = before as number;
+    const a = after as number;
+    const worse = worseBy(measure.better, b, a);
+    rows.push({
+      name: measure.name,
+      unit: measure.unit,
+      better: measure.better,
+      context: measure.context === true,
+      baseline: b,
+      current: a,
+      ratio: ratioOf(b, a),
+      worseBy: worse,
+      flagged: measure.context !== true && worse > tolerance,
+    });
+  }
+  return { rows, problems, ok: problems.length === 0 && rows.every((row) => !row.flagged) };
+}
+
+const number = (x: number, unit: string): string =>
+  `${Number.isInteger(x) ? x : x.toFixed(x < 10 ? 2 : 1)}${unit ? ` ${unit}` : ''}`;
+
+/** The comparison as a markdown table, then one line per flag or problem. */
+export function renderComparison(
+  comparison: Comparison,
+  baseline: BenchResults,
+  label = 'bench/baseline.json',
+  tolerance = TOLERANCE,
+): string {
+  const lines = [
+    `Against ${label} (${String(baseline.machine?.['profile'])} profile, ` +
+      `${String(baseline.machine?.['date']).slice(0, 10)}); flagged when more than ` +
+      `${Math.round(tolerance * 100)}% worse.`,
+    '',
+    '| measure | baseline | this run | ratio | better | flag |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...comparison.rows.map((row) => {
+      const ratio = Number.isFinite(row.ratio) ? row.ratio.toFixed(2) : '∞';
+      const flag = row.context ? '(machine)' : row.flagged ? '**worse**' : '';
+      return `| ${row.name} | ${number(row.baseline, row.unit)} | ${number(row.current, row.unit)} | ${ratio} | ${row.better} | ${flag} |`;
+    }),
+    '',
+  ];
+  for (const row of comparison.rows.filter((r) => r.flagged)) {
+    const from = `${number(row.baseline, row.unit)} → ${number(row.current, row.unit)}`;
+    lines.push(
+      Number.isFinite(row.worseBy)
+        ? `flagged: ${row.name} is ${Math.round(row.worseBy * 100)}% worse than the baseline (${from})`
+        : `flagged: ${row.name} went from none to some (${from})`,
+    );
+  }
+  for (const problem of comparison.problems) lines.push(`cannot compare: ${problem}`);
+  lines.push(
+    comparison.ok
+      ? 'compare: nothing more than the margin worse than the baseline'
+      : `compare: ${comparison.rows.filter((r) => r.flagged).length} flagged, ${comparison.problems.length} problem(s)`,
+  );
+  return `${lines.join('\n')}\n`;
+}
