@@ -217,6 +217,8 @@ function wrap(text: string, width: number): string[] {
 
 const PULL_POLICIES: readonly string[] = ['Always', 'IfNotPresent', 'Never'];
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** Namespace names are DNS-1123 labels: at most 63 characters, and no dots. */
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const QUANTITY = /^(\d+(?:\.\d+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 const QUANTITY_FACTOR: Readonly<Record<string, number>> = {
   '': 1,
@@ -428,7 +430,7 @@ function readNamespace(reader: Reader, serviceAccountNamespace: string | undefin
       setting,
       `is required outside a pod (${SERVICE_ACCOUNT_NAMESPACE_FILE} is unreadable): the webhook's own namespace`,
     );
-  } else if (namespace.length > 63 || !DNS1123_SUBDOMAIN.test(namespace)) {
+  } else if (namespace.length > 63 || !DNS1123_LABEL.test(namespace)) {
     reader.problem(setting, `is ${JSON.stringify(namespace)}; accepted: a namespace name`);
   }
   return namespace;
