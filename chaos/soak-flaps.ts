@@ -8,7 +8,7 @@ import { sleep } from '../test/harness/ports.js';
 export type FlapKind = 'api-seal' | 'restart';
 
 export interface FlapTally {
-  /** ms from the sidecar's start to its first unseal of the fresh server (not a flap). */
+  /** ms from the sidecar's readiness to the fresh server's first unseal (not a flap). */
   firstUnsealMs: number | undefined;
   /** Flaps the sidecar unsealed, by kind, with ms from the fault to `sealed: false`. */
   readonly unsealMs: Record<FlapKind, number[]>;

@@ -127,7 +127,9 @@ function reportUnseals(tally: FlapTally, sidecarCount: number, say: (line: strin
         `worst ${times.length ? Math.max(...times).toFixed(0) : '-'} ms`,
     );
   }
-  say(`  first unseal of the fresh server: ${tally.firstUnsealMs?.toFixed(0) ?? '-'} ms`);
+  say(
+    `  first unseal: seen ${tally.firstUnsealMs?.toFixed(0) ?? '-'} ms after the sidecar was ready`,
+  );
   say(`  failures (over ${UNSEAL_BOUND_MS} ms): ${tally.failures}`);
   say(`  the sidecar's own vault_autounseal_unseals_total{result="success"}: ${sidecarCount}`);
   for (const error of tally.driverErrors) say(`  driver error (not the sidecar's): ${error}`);

@@ -63,10 +63,12 @@ def draw_panel(axis, name, label, columns, summary):
     # At least the limit's height above and below the fitted level, so the eye weighs a wiggle as the
     # rule does: a one-descriptor blip on a 22-23 axis would otherwise fill the panel.
     slope, intercept = result["line"]["slope"], result["line"]["intercept"]
-    level = intercept + slope * xs[0]
-    low, high = axis.get_ylim()
-    axis.set_ylim(min(low, level - result["limit"]), max(high, level + result["limit"]))
-    colour = "tab:red" if result["verdict"] == "grew" else "tab:green"
+    if result["verdict"] != "not judged":
+        level = intercept + slope * xs[0]
+        low, high = axis.get_ylim()
+        low = max(0, min(low, level - result["limit"]))  # every series is a count or a size
+        axis.set_ylim(low, max(high, level + result["limit"]))
+    colour = {"grew": "tab:red", "flat": "tab:green"}.get(result["verdict"], "0.4")
     axis.plot(
         [xs[0], xs[-1]],
         [intercept + slope * xs[0], intercept + slope * xs[-1]],
