@@ -175,14 +175,13 @@ function verdictLines(analysis: GrowthAnalysis, tally: FlapTally, exited: boolea
 
 export async function runSoak(options: SoakOptions): Promise<number> {
   const { durationMs, say } = options;
-  const stamp = new Date()
-    .toISOString()
-    .replace(/:/g, '-')
-    .replace(/\.\d+Z$/, 'Z');
+  // Milliseconds in the name, and 'wx': two soaks started in the same second once appended to one
+  // CSV; now the second one stops instead.
+  const stamp = new Date().toISOString().replace(/:/g, '-');
   const resultsDir = join(repoRoot(), 'chaos', 'results');
   mkdirSync(resultsDir, { recursive: true });
   const csvFile = join(resultsDir, `soak-${stamp}.csv`);
-  writeFileSync(csvFile, `${CSV_HEADER}\n`);
+  writeFileSync(csvFile, `${CSV_HEADER}\n`, { flag: 'wx' });
   say(`soak: ${durationMs / 1_000} s, one sample a second into ${csvFile}`);
 
   const rig = await startRig(say);
