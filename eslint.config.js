@@ -21,6 +21,11 @@ const PURE_FILES = [
   'webhook/pod.ts',
   'webhook/keys.ts',
   'webhook/bounded-text.ts',
+  'chaos/checks.ts',
+  'chaos/plan.ts',
+  'chaos/random.ts',
+  'chaos/report.ts',
+  'chaos/soak-growth.ts',
   'webhook/json-depth.ts',
 ];
 const IO_MODULES = [
