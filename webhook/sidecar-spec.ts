@@ -355,11 +355,13 @@ function keysMounts(
   }));
 }
 
-function clashes(
-  pod: PodView,
-  volumes: readonly JsonObject[],
-  mounts: readonly JsonObject[],
-): Problem[] {
+/** The sidecar's own mounts (keys, pod info), and those copied from the Vault container. */
+interface SidecarMounts {
+  readonly own: readonly JsonObject[];
+  readonly copied: readonly JsonObject[];
+}
+
+function clashes(pod: PodView, volumes: readonly JsonObject[], mounts: SidecarMounts): Problem[] {
   const problems: Problem[] = [];
   for (const volume of volumes) {
     const name = String(volume['name']);
@@ -370,10 +372,10 @@ function clashes(
       });
     }
   }
-  const paths = mounts.map((m) => String(m['mountPath']));
-  const ours = paths.filter((p) => p.startsWith(KEYS_MOUNT_ROOT) || p === PODINFO_DIR);
-  const copied = paths.filter((p) => !ours.includes(p));
-  for (const path of copied) {
+  // Told apart by where they come from, not by path: a copied mount at or under the keys
+  // directory is exactly the clash to find.
+  const ours = mounts.own.map((m) => String(m['mountPath']));
+  for (const path of mounts.copied.map((m) => String(m['mountPath']))) {
     if (ours.some((own) => isUnder(own, path) || isUnder(path, own))) {
       problems.push({
         reason: 'name-clash',
@@ -529,13 +531,13 @@ export function buildSidecarSpec(pod: PodView, defaults: SidecarDefaults): SpecR
     fromEnv: copiedEnv(vault, subPathNames),
   };
   warnings.push(...envFromWarning(vault), ...hostNetworkWarning(pod));
-  const mounts: JsonObject[] = [
+  const ownMounts: JsonObject[] = [
     ...keys.map((k) => ({ name: k.volume, mountPath: k.path, readOnly: true })),
     { name: PODINFO_VOLUME, mountPath: PODINFO_DIR, readOnly: true },
-    ...caMounts,
   ];
+  const mounts = [...ownMounts, ...caMounts];
   const volumes = volumesFor(pod, options.secrets);
-  problems.push(...clashes(pod, volumes, mounts));
+  problems.push(...clashes(pod, volumes, { own: ownMounts, copied: caMounts }));
   if (problems.length > 0) return deny(problems);
   if (pod.security.fsGroup === undefined) {
     warnings.push(
