@@ -1,0 +1,44 @@
+// /healthz, /readyz and /metrics as kubelet and Prometheus see them: the status code is what a
+// probe acts on, the body says why.
+import Fastify from 'fastify';
+import { describe, expect, it } from 'vitest';
+import { createRegistry } from '../../../common/metrics-registry.js';
+import { registerOpsRoutes } from '../../../common/ops-routes.js';
+
+async function probe(live: boolean, ready: boolean, path: string) {
+  const app = Fastify();
+  const registry = createRegistry({ defaultMetrics: false });
+  registerOpsRoutes(app, { registry, probes: { isLive: () => live, isReady: () => ready } });
+  try {
+    const response = await app.inject({ method: 'GET', url: path });
+    return {
+      status: response.statusCode,
+      body: response.body,
+      type: response.headers['content-type'],
+    };
+  } finally {
+    await app.close();
+  }
+}
+
+describe('the ops routes', () => {
+  it.each([
+    // [live, ready, path, status, body]
+    [true, false, '/healthz', 200, { status: 'ok' }],
+    // A stalled loop fails liveness: kubelet restarts the container.
+    [false, true, '/healthz', 503, { status: 'stalled' }],
+    [false, true, '/readyz', 200, { status: 'ready' }],
+    // Not ready yet (or any more): taken out of the Service, not restarted.
+    [true, false, '/readyz', 503, { status: 'not ready' }],
+  ] as const)('live=%s ready=%s: GET %s answers %d', async (live, ready, path, status, body) => {
+    const answer = await probe(live, ready, path);
+    expect(answer.status).toBe(status);
+    expect(JSON.parse(answer.body)).toEqual(body);
+  });
+
+  it('serves the registry in the Prometheus text format', async () => {
+    const answer = await probe(true, true, '/metrics');
+    expect(answer.status).toBe(200);
+    expect(answer.type).toMatch(/^text\/plain; version=0\.0\.4/);
+  });
+});
