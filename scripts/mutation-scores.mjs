@@ -7,7 +7,8 @@
 // Prints one line per module, then `mutation: N passed, N failed` (modules at or above the
 // threshold, and below it), and exits 1 when any module is below. See docs/mutation.md.
 import { readFileSync } from 'node:fs';
-import config from '../stryker.config.mjs';
+
+const config = JSON.parse(readFileSync(new URL('../stryker.config.json', import.meta.url), 'utf8'));
 
 const DETECTED = new Set(['Killed', 'Timeout']);
 const UNDETECTED = new Set(['Survived', 'NoCoverage']);
