@@ -117,6 +117,8 @@ describe('compare', () => {
         (r: any): void => void (r.ttu.floor_median_ms = 7.8 * 3),
         false,
       ],
+      // Where the API seal landed in UNSEAL_INTERVAL: shown, never flagged.
+      ['API seal → unsealed, median', (r: any): void => void (r.api_seal.median_ms *= 5), false],
     ] as const)('%s: flagged %s', (name, change, flagged) => {
       const current = clone();
       change(current);
@@ -204,6 +206,9 @@ describe('renderComparison', () => {
     expect(text).toContain('| time-to-unseal, median | 23.5 ms | 23.5 ms | 1.00 | lower |  |');
     expect(text).toContain(
       '| floor: time-to-unseal, median | 7.80 ms | 7.80 ms | 1.00 | lower | (machine) |',
+    );
+    expect(text).toContain(
+      '| API seal → unsealed, median | 2075.7 ms | 2075.7 ms | 1.00 | lower | (timer phase) |',
     );
     expect(text).toContain(
       'flagged: webhook p99 at concurrency 16 is 100% worse than the baseline (35 ms → 70 ms)',
