@@ -79,12 +79,14 @@ describe('readKeyDirectories', () => {
 
   describe('with 10,000 junk files beside 3 keys', () => {
     const keys = [newShare(), newShare(), newShare()];
+    // 10,000 files take a second alone, and many more on a loaded 2-core machine: past the unit
+    // project's 10 s default for hooks, where it once failed.
     beforeEach(() => {
       keys.forEach((k, i) => writeFileSync(join(root, `key-${i}`), hexOf(k)));
       for (let i = 0; i < 10_000; i++) {
         writeFileSync(join(root, `x-junk-${String(i).padStart(5, '0')}`), `junk ${i}\n`);
       }
-    });
+    }, 120_000);
 
     it('loads the keys, reads only the first 256 names, and says so', async () => {
       const snapshot = await readKeyDirectories([root]);
