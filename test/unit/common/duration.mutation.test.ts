@@ -15,6 +15,15 @@ describe('parseDuration', () => {
     expect(parseDuration(text)).toBeUndefined();
   });
 
+  it.each([
+    // Fractions, with one digit or several.
+    ['1.5s', 1_500],
+    ['0.25m', 15_000],
+    ['1.125h', 4_050_000],
+  ])('reads %s as %i ms', (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+  });
+
   it('ignores blanks around the value (a value read from a file ends with a newline)', () => {
     expect(parseDuration(' 5s\n')).toBe(5_000);
   });

@@ -39,6 +39,16 @@ describe('what the server would refuse is refused here too', () => {
     });
   });
 
+  it.each([
+    // 33 bytes is the longest share the server takes (a 32-byte share plus its x coordinate).
+    ['33 bytes of hex', 'ab'.repeat(33), true],
+    ['33 bytes of base64', Buffer.alloc(33, 7).toString('base64'), true],
+    ['34 bytes of hex', 'ab'.repeat(34), false],
+    ['34 bytes of base64', Buffer.alloc(34, 7).toString('base64'), false],
+  ])('%s is a share: %s', (_name, text, ok) => {
+    expect(decodeShare(text).ok).toBe(ok);
+  });
+
   it('a JSON key list with something other than a string fails without throwing', () => {
     expect(parseKeyFile(JSON.stringify({ keys: [BYTES.toString('hex'), 42] }))).toEqual({
       ok: false,

@@ -87,6 +87,15 @@ describe('values as operators write them', () => {
     expect([set.sidecar.runAsUser, set.sidecar.runAsGroup]).toEqual([100, 1000]);
   });
 
+  it('names a bad id given as a flag by its flag', () => {
+    expect(problemsOf({}, ['--sidecar-run-as-user=0'])).toEqual([
+      {
+        setting: '--sidecar-run-as-user',
+        message: 'is "0"; accepted: an integer id from 1, or empty to inherit the pod\'s',
+      },
+    ]);
+  });
+
   it('names an unknown flag', () => {
     expect(problemsOf({}, ['--webhook-prot=1'])).toEqual([
       { setting: '--webhook-prot', message: 'is not a setting of the webhook' },
@@ -196,6 +205,8 @@ describe('isIpAddress', () => {
     ['1.1.1.200'],
     ['1.1.1.255'],
     ['199.99.9.0'],
+    ['1.150.1.1'],
+    ['1.1.1.199'],
   ])('accepts %s', (text) => {
     expect(isIpAddress(text)).toBe(true);
   });

@@ -145,11 +145,32 @@ describe('a Vault container that gets its settings through envFrom', () => {
 
   it.each([['VAULT_CACERT'], ['BAO_CACERT']])('is not warned when %s is in env', (name) => {
     const withCa = vault({
-      env: [{ name, value: '/tls/ca.pem' }],
+      env: [
+        { name: 'VAULT_ADDR', value: 'https://127.0.0.1:8200' },
+        { name, value: '/tls/ca.pem' },
+      ],
       envFrom: [{ configMapRef: { name: 'vault-env' } }],
       volumeMounts: [{ name: 'tls', mountPath: '/tls' }],
     });
     expect(spec({ containers: [withCa], volumes: ['tls'] }).warnings).toEqual([]);
+  });
+});
+
+describe('a variable that the first copied one references', () => {
+  it('is derived from envFrom too, so the reference expands in the sidecar as in Vault', () => {
+    // envFrom comes before env in Kubernetes' expansion order, so even env's first entry can
+    // reference a variable that only an envFrom source defines.
+    const container = vault({
+      env: [{ name: 'VAULT_ADDR', value: 'https://$(VAULT_HOST):8200' }],
+      envFrom: [{ configMapRef: { name: 'vault-env' } }],
+    });
+    const env = envOf(spec({ containers: [container] }));
+    const names = env.map((e) => e['name']);
+    expect(env.find((e) => e['name'] === 'VAULT_HOST')).toEqual({
+      name: 'VAULT_HOST',
+      valueFrom: { configMapKeyRef: { name: 'vault-env', key: 'VAULT_HOST', optional: true } },
+    });
+    expect(names.indexOf('VAULT_HOST')).toBeLessThan(names.indexOf('VAULT_ADDR'));
   });
 });
 
