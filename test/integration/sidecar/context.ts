@@ -1,8 +1,8 @@
 // Per-test set-up shared by the sidecar integration suites: temporary key and podinfo directories,
 // and cleanup of every server and sidecar a test started, even when it fails.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, expect } from 'vitest';
 import { everythingPrinted, leakedSecrets, secretForms } from '../../harness/leaks.js';
 import type { InitResult, OpenBaoServer, RaftCluster } from '../../harness/openbao.js';
@@ -12,8 +12,39 @@ type Closable = OpenBaoServer | RaftCluster | SidecarProcess | { dir: string };
 
 const toClose: Closable[] = [];
 
-afterEach(async () => {
+// A failed test leaves what every sidecar and server printed in .ci/results/failures/, so a red CI
+// run says why a node stayed sealed. The leak tests prove sidecar output holds no share; a dev
+// server prints its own unseal key and root token at start, and those lines are dropped.
+const FAILURES_DIR = join(import.meta.dirname, '..', '..', '..', '.ci', 'results', 'failures');
+
+const serverLog = (text: string): string =>
+  text.replace(/^(\s*(?:Unseal Key|Root Token):).*$/gm, '$1 (dropped)');
+
+function evidence(items: readonly Closable[]): string {
+  const parts: string[] = [];
+  for (const item of items) {
+    if ('httpAddr' in item) {
+      parts.push(`=== sidecar ${item.httpAddr}\n${item.stdout()}${item.stderr()}`);
+    } else if ('nodes' in item) {
+      for (const node of item.nodes) parts.push(`=== server ${node.addr}\n${serverLog(node.logs())}`);
+    } else if ('logs' in item) {
+      parts.push(`=== server ${item.addr}\n${serverLog(item.logs())}`);
+    }
+  }
+  return parts.join('\n');
+}
+
+afterEach(async ({ task }) => {
   const items = toClose.splice(0).reverse();
+  if (task.result?.state === 'fail') {
+    mkdirSync(FAILURES_DIR, { recursive: true });
+    const server = process.env.VAULT_BIN ? 'vault' : 'openbao';
+    const node = `node${process.versions.node.split('.')[0]}`;
+    const name = `${server}-${node}--${basename(task.file.name, '.test.ts')}--${task.name}`
+      .replace(/[^A-Za-z0-9._-]+/g, '-')
+      .slice(0, 150);
+    writeFileSync(join(FAILURES_DIR, `${name}.log`), evidence(items));
+  }
   for (const item of items) {
     if ('stop' in item) await item.stop('SIGKILL');
     else if ('destroy' in item) await item.destroy();
