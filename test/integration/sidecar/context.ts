@@ -26,7 +26,8 @@ function evidence(items: readonly Closable[]): string {
     if ('httpAddr' in item) {
       parts.push(`=== sidecar ${item.httpAddr}\n${item.stdout()}${item.stderr()}`);
     } else if ('nodes' in item) {
-      for (const node of item.nodes) parts.push(`=== server ${node.addr}\n${serverLog(node.logs())}`);
+      for (const node of item.nodes)
+        parts.push(`=== server ${node.addr}\n${serverLog(node.logs())}`);
     } else if ('logs' in item) {
       parts.push(`=== server ${item.addr}\n${serverLog(item.logs())}`);
     }
