@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { SETTINGS } from '../../webhook/config.js';
+import { SETTINGS, parseWebhookConfig } from '../../webhook/config.js';
 import { SIDECAR_PORT_NAME } from '../../webhook/sidecar-spec.js';
 import {
   CHART,
@@ -78,6 +78,14 @@ function webhookContainer(objects: readonly K8sObject[]): Record<string, unknown
 function envOf(objects: readonly K8sObject[]): Map<string, string | undefined> {
   const env = webhookContainer(objects).env as Env;
   return new Map(env.map((e) => [e.name, e.value]));
+}
+
+/** The webhook's own verdict on the environment the chart gives it, as webhook/main.ts reads it. */
+function webhookProblems(objects: readonly K8sObject[]): string[] {
+  const env = Object.fromEntries([...envOf(objects)].filter(([, value]) => value !== undefined));
+  // WEBHOOK_NAMESPACE comes from the downward API; in the pod the service account's file says it.
+  const parsed = parseWebhookConfig(env, [], { serviceAccountNamespace: NAMESPACE });
+  return parsed.ok ? [] : parsed.problems.map((p) => `${p.setting}: ${p.message}`);
 }
 
 function podLabels(objects: readonly K8sObject[]): Record<string, string> {
@@ -401,6 +409,85 @@ describe('helm chart', () => {
       expect(result.code).not.toBe(0);
       expect(result.stderr).toContain("at '/sidecar/keysSecret'");
     });
+  });
+
+  describe("the sidecar's uid and gid: the schema refuses what the webhook would refuse at start", () => {
+    // The webhook (webhook/config.ts) takes a uid from 1 (0 is root), a gid from 0, both up to
+    // 2147483647, or "" to inherit the pod's; anything else and it exits 2. The chart passes the
+    // value as it is (`toString`), so `--set` gives a number and `--set-string` a string.
+    type IdCase = [
+      value: string,
+      setting: 'runAsUser' | 'runAsGroup',
+      flag: '--set' | '--set-string',
+    ];
+    const ACCEPTED: IdCase[] = [
+      ['1', 'runAsUser', '--set'],
+      ['2147483647', 'runAsUser', '--set'],
+      ['', 'runAsUser', '--set-string'],
+      ['1000680000', 'runAsUser', '--set-string'],
+      ['0', 'runAsGroup', '--set'],
+      ['0', 'runAsGroup', '--set-string'],
+      ['', 'runAsGroup', '--set-string'],
+    ];
+    const REFUSED: IdCase[] = [
+      ['0', 'runAsUser', '--set'],
+      ['0', 'runAsUser', '--set-string'],
+      ['2147483648', 'runAsUser', '--set'],
+      ['2147483648', 'runAsUser', '--set-string'],
+      ['nobody', 'runAsUser', '--set-string'],
+      ['null', 'runAsUser', '--set'], // helm drops the key; the template would render "<nil>"
+      ['-1', 'runAsGroup', '--set'],
+      ['2147483648', 'runAsGroup', '--set-string'],
+    ];
+    const envName = (setting: string): string =>
+      setting === 'runAsUser' ? 'SIDECAR_RUN_AS_USER' : 'SIDECAR_RUN_AS_GROUP';
+
+    it('the defaults render, and the webhook starts with them', async () => {
+      const objects = await helmTemplate();
+      expect(envOf(objects).get('SIDECAR_RUN_AS_USER')).toBe('65532');
+      expect(envOf(objects).get('SIDECAR_RUN_AS_GROUP')).toBe('65532');
+      expect(webhookProblems(objects)).toEqual([]);
+    });
+
+    it.each(ACCEPTED)(
+      '%j as sidecar.%s (%s) renders, and the webhook starts with it',
+      async (value, setting, flag) => {
+        const objects = await helmTemplate([flag, `sidecar.${setting}=${value}`]);
+        expect(envOf(objects).get(envName(setting))).toBe(value);
+        expect(webhookProblems(objects)).toEqual([]);
+      },
+    );
+
+    it.each(REFUSED)(
+      '%j as sidecar.%s (%s) is refused by the schema, naming the value; the webhook would refuse it too',
+      async (value, setting, flag) => {
+        const template = [
+          'template',
+          'vault-autounseal',
+          CHART,
+          '--namespace',
+          NAMESPACE,
+          flag,
+          `sidecar.${setting}=${value}`,
+        ];
+        const checked = await run(requireHelm(), template);
+        expect(checked.code).not.toBe(0);
+        expect(checked.stderr).toContain(
+          value === 'null'
+            ? `at '/sidecar': missing property '${setting}'`
+            : `at '/sidecar/${setting}'`,
+        );
+        // Without the schema the chart renders it, and the webhook would exit at start.
+        const objects = await helmTemplate([
+          flag,
+          `sidecar.${setting}=${value}`,
+          '--skip-schema-validation',
+        ]);
+        expect(webhookProblems(objects)).toEqual([
+          expect.stringMatching(new RegExp(`^${envName(setting)}: `)),
+        ]);
+      },
+    );
   });
 
   describe('sidecar defaults reach the webhook', () => {
