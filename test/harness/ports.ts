@@ -1,7 +1,52 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-/** A port that was free on 127.0.0.1 a moment ago. */
-export async function freePort(): Promise<number> {
+// Ports for test servers come from outside the kernel's ephemeral range. `listen(0)` hands out a
+// port from that range, and so does every outgoing connection on the machine, so a port that was
+// free a moment ago can be taken before the server binds it. OpenBao binds its cluster port only
+// when it unseals, seconds after start: in CI a raft follower whose cluster port an outgoing
+// connection had taken logged "bind: address already in use" and stayed sealed for good. Ports
+// outside the range are never given to outgoing connections.
+
+/** The lowest port handed out here: above the well-known and most registered service ports. */
+export const LOWEST_PORT = 10_000;
+/** A span narrower than this is not worth using; `listen(0)` is used instead. */
+const MIN_SPAN = 2_000;
+
+/** The kernel's ephemeral range, `[low, high]`, from /proc; Linux's default when unreadable. */
+export function ephemeralRange(
+  read: () => string = () => readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8'),
+): readonly [number, number] {
+  try {
+    const [low, high] = read().trim().split(/\s+/).map(Number);
+    if (Number.isInteger(low) && Number.isInteger(high) && low! <= high!) return [low!, high!];
+  } catch {
+    // No /proc (not Linux): assume Linux's default.
+  }
+  return [32_768, 60_999];
+}
+
+/** The widest span of ports at or above LOWEST_PORT outside `ephemeral`, if one is wide enough. */
+export function spanOutside(
+  ephemeral: readonly [number, number],
+): readonly [number, number] | undefined {
+  const [low, high] = ephemeral;
+  const below: [number, number] = [LOWEST_PORT, Math.min(low - 1, 65_535)];
+  const above: [number, number] = [Math.max(high + 1, LOWEST_PORT), 65_535];
+  const width = ([from, to]: readonly [number, number]): number => to - from + 1;
+  const widest = width(below) >= width(above) ? below : above;
+  return width(widest) >= MIN_SPAN ? widest : undefined;
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolveFree) => {
+    const server = createServer();
+    server.once('error', () => resolveFree(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolveFree(true)));
+  });
+}
+
+function kernelPort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -13,7 +58,24 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** `count` distinct free ports. */
+const span = spanOutside(ephemeralRange());
+// Each process walks the span from its own random starting point and never hands out a port twice
+// until it wraps, so a killed server's ports stay its own until it restarts, and two test
+// processes rarely meet.
+let cursor = span ? Math.floor(Math.random() * (span[1] - span[0] + 1)) : 0;
+
+/** A port that was free on 127.0.0.1 a moment ago, outside the ephemeral range when possible. */
+export async function freePort(): Promise<number> {
+  if (!span) return kernelPort();
+  const size = span[1] - span[0] + 1;
+  for (let tried = 0; tried < size; tried++) {
+    const port = span[0] + (cursor++ % size);
+    if (await canListen(port)) return port;
+  }
+  return kernelPort();
+}
+
+/** `count` distinct free ports (consecutive when they are free). */
 export async function freePorts(count: number): Promise<number[]> {
   const ports = new Set<number>();
   while (ports.size < count) ports.add(await freePort());
