@@ -4,9 +4,9 @@ import { createServer } from 'node:net';
 // Ports for test servers come from outside the kernel's ephemeral range. `listen(0)` hands out a
 // port from that range, and so does every outgoing connection on the machine, so a port that was
 // free a moment ago can be taken before the server binds it. OpenBao binds its cluster port only
-// when it unseals, seconds after start: in CI a raft follower whose cluster port an outgoing
-// connection had taken logged "bind: address already in use" and stayed sealed for good. Ports
-// outside the range are never given to outgoing connections.
+// when it unseals, seconds after start. A raft follower whose cluster port is taken logs "bind:
+// address already in use", joins, and stays sealed for good (tried here); a CI run failed with
+// that symptom. Ports outside the range are never given to outgoing connections.
 
 /** The lowest port handed out here: above the well-known and most registered service ports. */
 export const LOWEST_PORT = 10_000;
