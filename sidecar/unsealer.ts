@@ -206,6 +206,8 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     keysRead = true;
     // The search for a working set is about this exact list of shares, in this order.
     memory = withKeySet(memory, next.shares.map((share) => share.hex).join(','));
+    // So are its suspects: a key change clears them, in /status and in the gauge alike.
+    metrics.keyFilesSuspect.set(suspectFiles().length);
     metrics.keysLoaded.set(next.shares.length);
     // The list is bounded (first names, then a count); the metric counts every unusable file.
     metrics.keyFilesInvalid.set(next.counts?.invalidFiles ?? next.invalid.length);

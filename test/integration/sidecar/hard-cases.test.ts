@@ -56,6 +56,19 @@ describe('one stale share among enough good ones (item 1)', () => {
     const after = submissions(await sidecar.metrics());
     expect(after.rejected).toBe(before.rejected);
     expect(after.accepted - before.accepted).toBe(3);
+
+    // The operator removes the stale file: /status and the gauge (and so the warning alert on
+    // it) clear with the key change, with no restart.
+    writeSecretVolume(
+      keysDir,
+      Object.fromEntries(init.keysHex.slice(0, 4).map((k, i) => [`key-${i + 1}`, k])),
+    );
+    await waitFor('the suspect gauge to clear', async () =>
+      metricValue(await sidecar.metrics(), 'vault_autounseal_key_files_suspect') === 0
+        ? true
+        : undefined,
+    );
+    expect((await sidecar.status()).keys.suspectFiles).toEqual([]);
     await expectNoLeaks(sidecar, init, stale);
   });
 });
