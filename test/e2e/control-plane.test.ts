@@ -393,12 +393,14 @@ describe('Pod Security "restricted" runs on the mutated pod', () => {
     expect(created.stderr).not.toContain('"vault-autounseal"');
   });
 
-  it('the chart cannot make the sidecar run as root: with test-only values runAsUser 0 the webhook refuses to start', async () => {
+  it('the chart cannot make the sidecar run as root: the values schema refuses runAsUser 0, and the webhook refuses to start with it', async () => {
     // The way to a non-compliant sidecar through the chart would be uid 0 (the sidecar's
-    // securityContext is not a chart value). helm renders it; the webhook itself refuses it.
+    // securityContext is not a chart value). The chart's schema refuses it; rendered past the
+    // schema, the webhook itself refuses it.
     const rootValues = join(FIXTURES, 'values-sidecar-root.yaml');
     expect(readFileSync(rootValues, 'utf8')).toContain('runAsUser: 0');
-    const env = deploymentEnv(await helmTemplate(['-f', rootValues]));
+    await expect(helmTemplate(['-f', rootValues])).rejects.toThrow(/\/sidecar\/runAsUser/);
+    const env = deploymentEnv(await helmTemplate(['-f', rootValues, '--skip-schema-validation']));
     expect(env['SIDECAR_RUN_AS_USER']).toBe('0');
     await expect(startWebhook(cp.ca, env)).rejects.toThrow(
       /the webhook exited 2:[\s\S]*SIDECAR_RUN_AS_USER: is "0"; accepted: an integer id from 1/,
