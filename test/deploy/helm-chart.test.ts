@@ -2,7 +2,8 @@
 // values and each variant, every rendered object validated against its schema, and the facts an
 // admission webhook must get right (sideEffects, timeouts, failurePolicy, selectors) checked on what helm actually renders.
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -414,7 +415,7 @@ describe('helm chart', () => {
   describe("the sidecar's uid and gid: the schema refuses what the webhook would refuse at start", () => {
     // The webhook (webhook/config.ts) takes a uid from 1 (0 is root), a gid from 0, both up to
     // 2147483647, or "" to inherit the pod's; anything else and it exits 2. The chart passes the
-    // value as it is (`toString`), so `--set` gives a number and `--set-string` a string.
+    // value as its digits, so `--set` gives a number and `--set-string` a string.
     type IdCase = [
       value: string,
       setting: 'runAsUser' | 'runAsGroup',
@@ -435,7 +436,8 @@ describe('helm chart', () => {
       ['2147483648', 'runAsUser', '--set'],
       ['2147483648', 'runAsUser', '--set-string'],
       ['nobody', 'runAsUser', '--set-string'],
-      ['null', 'runAsUser', '--set'], // helm drops the key; the template would render "<nil>"
+      // helm drops the key; past the schema the chart renders "" (the pod's uid)
+      ['null', 'runAsUser', '--set'],
       ['-1', 'runAsGroup', '--set'],
       ['2147483648', 'runAsGroup', '--set-string'],
     ];
@@ -458,6 +460,26 @@ describe('helm chart', () => {
       },
     );
 
+    it('large numbers from a values file reach the webhook as digits, not in exponent form', async () => {
+      // A values file's numbers are floats to helm; `toString` printed 1000680000 (an OpenShift
+      // uid) as "1.00068e+09", and the webhook exited 2 on it.
+      const dir = mkdtempSync(join(tmpdir(), 'vau-values-'));
+      try {
+        const file = join(dir, 'values.yaml');
+        writeFileSync(
+          file,
+          'sidecar:\n  runAsUser: 1000680000\n  runAsGroup: 2147483647\nwebhook:\n  maxConnections: 100000\n',
+        );
+        const objects = await helmTemplate(['-f', file]);
+        expect(envOf(objects).get('SIDECAR_RUN_AS_USER')).toBe('1000680000');
+        expect(envOf(objects).get('SIDECAR_RUN_AS_GROUP')).toBe('2147483647');
+        expect(envOf(objects).get('WEBHOOK_MAX_CONNECTIONS')).toBe('100000');
+        expect(webhookProblems(objects)).toEqual([]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it.each(REFUSED)(
       '%j as sidecar.%s (%s) is refused by the schema, naming the value; the webhook would refuse it too',
       async (value, setting, flag) => {
@@ -477,12 +499,18 @@ describe('helm chart', () => {
             ? `at '/sidecar': missing property '${setting}'`
             : `at '/sidecar/${setting}'`,
         );
-        // Without the schema the chart renders it, and the webhook would exit at start.
+        // Without the schema the chart renders it, and the webhook would exit at start; a
+        // dropped key renders as "", which the webhook takes as the pod's own uid.
         const objects = await helmTemplate([
           flag,
           `sidecar.${setting}=${value}`,
           '--skip-schema-validation',
         ]);
+        if (value === 'null') {
+          expect(envOf(objects).get(envName(setting))).toBe('');
+          expect(webhookProblems(objects)).toEqual([]);
+          return;
+        }
         expect(webhookProblems(objects)).toEqual([
           expect.stringMatching(new RegExp(`^${envName(setting)}: `)),
         ]);

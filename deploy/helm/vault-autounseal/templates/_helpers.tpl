@@ -63,6 +63,16 @@ app.kubernetes.io/part-of: vault-autounseal
 {{- list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.cluster.local" $svc $ns) | toJson -}}
 {{- end -}}
 
+{{- /*
+A number from a values file as the digits the webhook parses. YAML numbers from a values file reach
+templates as float64, and `toString` prints those of a million or more in exponent form ("1e+06",
+"1.00068e+09" for an OpenShift uid), which the webhook refuses. Strings and `--set` integers pass
+through as they are.
+*/ -}}
+{{- define "vault-autounseal.digits" -}}
+{{- if kindIs "float64" . -}}{{ int64 . }}{{- else -}}{{ . }}{{- end -}}
+{{- end }}
+
 {{- define "vault-autounseal.validateValues" -}}
 {{- if not (has .Values.tls.mode (list "cert-manager" "generate" "secret")) -}}
 {{- fail (printf "tls.mode must be cert-manager, generate or secret, not %q" .Values.tls.mode) -}}
@@ -91,7 +101,7 @@ app.kubernetes.io/part-of: vault-autounseal
 - name: WEBHOOK_REQUEST_TIMEOUT
   value: {{ .Values.webhook.requestTimeout | quote }}
 - name: WEBHOOK_MAX_CONNECTIONS
-  value: {{ .Values.webhook.maxConnections | toString | quote }}
+  value: {{ include "vault-autounseal.digits" .Values.webhook.maxConnections | quote }}
 - name: WEBHOOK_TLS_CERT_FILE
   value: /etc/webhook/tls/tls.crt
 - name: WEBHOOK_TLS_KEY_FILE
@@ -111,9 +121,9 @@ app.kubernetes.io/part-of: vault-autounseal
 - name: DEFAULT_NATIVE_SIDECAR
   value: {{ .Values.sidecar.nativeSidecar | quote }}
 - name: SIDECAR_RUN_AS_USER
-  value: {{ .Values.sidecar.runAsUser | toString | quote }}
+  value: {{ include "vault-autounseal.digits" .Values.sidecar.runAsUser | quote }}
 - name: SIDECAR_RUN_AS_GROUP
-  value: {{ .Values.sidecar.runAsGroup | toString | quote }}
+  value: {{ include "vault-autounseal.digits" .Values.sidecar.runAsGroup | quote }}
 - name: SIDECAR_CPU_REQUEST
   value: {{ .Values.sidecar.resources.requests.cpu | quote }}
 - name: SIDECAR_MEMORY_REQUEST
