@@ -33,3 +33,18 @@ export async function everythingPrinted(sidecar: SidecarProcess): Promise<string
   );
   return [sidecar.stdout(), sidecar.stderr(), ...served.map((r) => r.text)].join('\n');
 }
+
+/**
+ * `text` with everything shaped like a share or a token replaced: runs of 16 or more hex digits,
+ * of 40 or more base64 characters, Vault/OpenBao token literals, and what follows a dev server's
+ * `Unseal Key:` and `Root Token:` (its ids are test-chosen). For failure evidence that CI
+ * prints: a leak test that fails must not spread the leak into CI's log. It drops more than
+ * secrets (lease ids, long digests), which evidence can spare.
+ */
+export function withoutSecretLikeText(text: string): string {
+  return text
+    .replace(/^(\s*(?:Unseal Key|Root Token):).*$/gm, '$1 (dropped)')
+    .replace(/\b(?:hv[sbr]|[sbr])\.[A-Za-z0-9_-]{20,}/g, '(token dropped)')
+    .replace(/[0-9a-fA-F]{16,}/g, '(hex dropped)')
+    .replace(/[A-Za-z0-9+/]{40,}={0,2}/g, '(base64 dropped)');
+}

@@ -4,7 +4,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, expect } from 'vitest';
-import { everythingPrinted, leakedSecrets, secretForms } from '../../harness/leaks.js';
+import {
+  everythingPrinted,
+  leakedSecrets,
+  secretForms,
+  withoutSecretLikeText,
+} from '../../harness/leaks.js';
 import type { InitResult, OpenBaoServer, RaftCluster } from '../../harness/openbao.js';
 import { startSidecar, type SidecarProcess } from '../../harness/sidecar-process.js';
 
@@ -13,12 +18,9 @@ type Closable = OpenBaoServer | RaftCluster | SidecarProcess | { dir: string };
 const toClose: Closable[] = [];
 
 // A failed test leaves what every sidecar and server printed in .ci/results/failures/, so a red CI
-// run says why a node stayed sealed. The leak tests prove sidecar output holds no share; a dev
-// server prints its own unseal key and root token at start, and those lines are dropped.
+// run says why a node stayed sealed. Anything shaped like a share or a token is dropped first: a
+// dev server prints its own unseal key and root token, and a failed leak test's output holds one.
 const FAILURES_DIR = join(import.meta.dirname, '..', '..', '..', '.ci', 'results', 'failures');
-
-const serverLog = (text: string): string =>
-  text.replace(/^(\s*(?:Unseal Key|Root Token):).*$/gm, '$1 (dropped)');
 
 function evidence(items: readonly Closable[]): string {
   const parts: string[] = [];
@@ -26,13 +28,12 @@ function evidence(items: readonly Closable[]): string {
     if ('httpAddr' in item) {
       parts.push(`=== sidecar ${item.httpAddr}\n${item.stdout()}${item.stderr()}`);
     } else if ('nodes' in item) {
-      for (const node of item.nodes)
-        parts.push(`=== server ${node.addr}\n${serverLog(node.logs())}`);
+      for (const node of item.nodes) parts.push(`=== server ${node.addr}\n${node.logs()}`);
     } else if ('logs' in item) {
-      parts.push(`=== server ${item.addr}\n${serverLog(item.logs())}`);
+      parts.push(`=== server ${item.addr}\n${item.logs()}`);
     }
   }
-  return parts.join('\n');
+  return withoutSecretLikeText(parts.join('\n'));
 }
 
 afterEach(async ({ task }) => {
