@@ -13,6 +13,7 @@ import {
   type RaftCluster,
 } from '../test/harness/openbao.js';
 import { sleep, waitFor } from '../test/harness/ports.js';
+import { serverIdentity } from '../test/harness/server-binary.js';
 import { startSidecar, type SidecarProcess } from '../test/harness/sidecar-process.js';
 import { writeAnnotationsVolume, writeSecretVolume } from '../test/harness/key-volume.js';
 import { secretForms } from '../test/harness/leaks.js';
@@ -135,7 +136,8 @@ export class ChaosCluster {
   }
 
   static async start(options: ChaosClusterOptions): Promise<ChaosCluster> {
-    options.say(`starting a ${options.nodes}-node OpenBao raft cluster`);
+    // VAULT_BIN may name HashiCorp Vault: say which server the run is against.
+    options.say(`starting a ${options.nodes}-node ${serverIdentity().name} raft cluster`);
     const raft = await startRaftCluster(options.nodes);
     const cluster = new ChaosCluster(raft, options);
     try {
