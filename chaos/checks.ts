@@ -413,7 +413,10 @@ export function noSubmissionAfterCompletion(trace: Trace): Violation[] {
     for (const e of ofNode(events, node)) {
       if (couldSeal(e)) close();
       if (e.kind !== 'submission' || e.reset) continue;
-      if (completedAt !== undefined && e.t > completedAt) late.push(e.t);
+      // `>=`: times are whole milliseconds, and a share sent the moment the completing answer
+      // arrived (loopback, an idle machine) is stamped with the answer's own millisecond. A share
+      // sent before that answer came back has an earlier time.
+      if (completedAt !== undefined && e.t >= completedAt) late.push(e.t);
       else if (completedAt === undefined && e.status === 200 && e.sealed === false)
         completedAt = e.answeredAt ?? e.t;
     }

@@ -525,6 +525,13 @@ describe('noSubmissionAfterCompletion', () => {
     expect(v.message).toContain('2 more shares after it answered at 1420 ms');
   });
 
+  it('reports a share sent in the very millisecond the completing answer came back', () => {
+    // The planted "resubmits-after-unseal" defect resends at once; on loopback the resend can
+    // carry the answer's own millisecond (the likely reason it went uncaught once in CI).
+    const t = trace([completing(0, 1_400, 'c'), accepted(0, 1_420, 'c', 1)]);
+    expectOne(noSubmissionAfterCompletion(t), 'noSubmissionAfterCompletion', { node: 0, t: 1_420 });
+  });
+
   it.each([
     // Sent before the completing answer came back.
     ['a share sent before the answer', [completing(0, 1_400, 'c'), accepted(0, 1_410, 'a', 1)]],
