@@ -436,8 +436,6 @@ describe('helm chart', () => {
       ['2147483648', 'runAsUser', '--set'],
       ['2147483648', 'runAsUser', '--set-string'],
       ['nobody', 'runAsUser', '--set-string'],
-      // helm drops the key; past the schema the chart renders "" (the pod's uid)
-      ['null', 'runAsUser', '--set'],
       ['-1', 'runAsGroup', '--set'],
       ['2147483648', 'runAsGroup', '--set-string'],
     ];
@@ -494,28 +492,39 @@ describe('helm chart', () => {
         ];
         const checked = await run(requireHelm(), template);
         expect(checked.code).not.toBe(0);
-        expect(checked.stderr).toContain(
-          value === 'null'
-            ? `at '/sidecar': missing property '${setting}'`
-            : `at '/sidecar/${setting}'`,
-        );
-        // Without the schema the chart renders it, and the webhook would exit at start; a
-        // dropped key renders as "", which the webhook takes as the pod's own uid.
+        expect(checked.stderr).toContain(`at '/sidecar/${setting}'`);
+        // Without the schema the chart renders it, and the webhook would exit at start.
         const objects = await helmTemplate([
           flag,
           `sidecar.${setting}=${value}`,
           '--skip-schema-validation',
         ]);
-        if (value === 'null') {
-          expect(envOf(objects).get(envName(setting))).toBe('');
-          expect(webhookProblems(objects)).toEqual([]);
-          return;
-        }
         expect(webhookProblems(objects)).toEqual([
           expect.stringMatching(new RegExp(`^${envName(setting)}: `)),
         ]);
       },
     );
+    it('null (helm drops the key) is refused by the schema as a missing runAsUser', async () => {
+      const checked = await run(requireHelm(), [
+        'template',
+        'vault-autounseal',
+        CHART,
+        '--namespace',
+        NAMESPACE,
+        '--set',
+        'sidecar.runAsUser=null',
+      ]);
+      expect(checked.code).not.toBe(0);
+      expect(checked.stderr).toContain("at '/sidecar': missing property 'runAsUser'");
+      // Past the schema the chart renders "", which the webhook takes as the pod's own uid.
+      const objects = await helmTemplate([
+        '--set',
+        'sidecar.runAsUser=null',
+        '--skip-schema-validation',
+      ]);
+      expect(envOf(objects).get('SIDECAR_RUN_AS_USER')).toBe('');
+      expect(webhookProblems(objects)).toEqual([]);
+    });
   });
 
   describe('sidecar defaults reach the webhook', () => {
