@@ -11,25 +11,10 @@ import {
   INITIAL_MEMORY,
   reconcile,
   type Memory,
-  type SealStatus,
 } from '../../../sidecar/seal-round.js';
+import { sealed, share, TIMING } from './fixtures.js';
 
-const share = (n: number): { hex: string } => ({ hex: n.toString(16).padStart(66, '0') });
 const SHARES = [share(1), share(2), share(3)];
-const TIMING = { baseMs: 1_000, maxMs: 60_000 };
-
-const sealed = (overrides: Partial<SealStatus> = {}): SealStatus => ({
-  initialized: true,
-  sealed: true,
-  threshold: 3,
-  shares: 5,
-  progress: 0,
-  nonce: '',
-  recoverySeal: false,
-  type: 'shamir',
-  version: '2.7.2',
-  ...overrides,
-});
 
 describe('combinations', () => {
   it.each([

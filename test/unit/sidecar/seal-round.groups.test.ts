@@ -15,27 +15,9 @@ import {
   reconcile,
   withKeySet,
   type Memory,
-  type SealStatus,
   type UnsealAnswer,
 } from '../../../sidecar/seal-round.js';
-
-const TIMING = { baseMs: 1_000, maxMs: 60_000 };
-const share = (n: number, group: number): { hex: string; group: number } => ({
-  hex: n.toString(16).padStart(66, '0'),
-  group,
-});
-const sealed = (overrides: Partial<SealStatus> = {}): SealStatus => ({
-  initialized: true,
-  sealed: true,
-  threshold: 3,
-  shares: 5,
-  progress: 0,
-  nonce: '',
-  recoverySeal: false,
-  type: 'shamir',
-  version: '2.7.2',
-  ...overrides,
-});
+import { sealed, share, TIMING } from './fixtures.js';
 
 /** A server that unseals only with t shares all from `good`; returns how many rounds it took. */
 function roundsToUnseal(

@@ -15,43 +15,11 @@ import {
   withKeySet,
   type Memory,
   type RoundEvent,
-  type RoundMemory,
   type SealStatus,
   type Situation,
   type UnsealAnswer,
 } from '../../../sidecar/seal-round.js';
-
-const share = (n: number): { hex: string } => ({ hex: n.toString(16).padStart(66, '0') });
-const SHARES = [share(1), share(2), share(3), share(4), share(5)];
-const TIMING = { baseMs: 1_000, maxMs: 60_000 };
-const NOW = 1_000_000;
-
-const sealed = (overrides: Partial<SealStatus> = {}): SealStatus => ({
-  initialized: true,
-  sealed: true,
-  threshold: 3,
-  shares: 5,
-  progress: 0,
-  nonce: '',
-  recoverySeal: false,
-  type: 'shamir',
-  version: '2.7.2',
-  ...overrides,
-});
-
-const withRound = (round: Partial<RoundMemory>): Memory => ({
-  ...INITIAL_MEMORY,
-  round: { ...FRESH_ROUND, ...round },
-});
-
-const situation = (overrides: Partial<Situation> = {}): Situation => ({
-  status: sealed(),
-  shares: SHARES.slice(0, 3),
-  paused: false,
-  memory: INITIAL_MEMORY,
-  now: NOW,
-  ...overrides,
-});
+import { NOW, sealed, share, SHARES, situation, TIMING, withRound } from './fixtures.js';
 
 /** What the loop does on each check: fold the status in, then decide. */
 const next = (

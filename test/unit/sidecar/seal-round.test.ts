@@ -17,42 +17,10 @@ import {
   withKeySet,
   type Memory,
   type RoundEvent,
-  type RoundMemory,
   type SealStatus,
-  type Situation,
   type UnsealAnswer,
 } from '../../../sidecar/seal-round.js';
-
-const share = (n: number): { hex: string } => ({ hex: n.toString(16).padStart(66, '0') });
-const SHARES = [share(1), share(2), share(3), share(4), share(5)];
-const TIMING = { baseMs: 1_000, maxMs: 60_000 };
-
-const sealed = (overrides: Partial<SealStatus> = {}): SealStatus => ({
-  initialized: true,
-  sealed: true,
-  threshold: 3,
-  shares: 5,
-  progress: 0,
-  nonce: '',
-  recoverySeal: false,
-  type: 'shamir',
-  version: '2.7.2',
-  ...overrides,
-});
-
-const withRound = (round: Partial<RoundMemory>): Memory => ({
-  ...INITIAL_MEMORY,
-  round: { ...FRESH_ROUND, ...round },
-});
-
-const situation = (overrides: Partial<Situation> = {}): Situation => ({
-  status: sealed(),
-  shares: SHARES.slice(0, 3),
-  paused: false,
-  memory: INITIAL_MEMORY,
-  now: 1_000_000,
-  ...overrides,
-});
+import { sealed, share, SHARES, situation, TIMING, withRound } from './fixtures.js';
 
 /**
  * A pure model of one node's unseal protocol (vault-api.md): progress and nonce shared by every

@@ -13,18 +13,10 @@ import type { PauseRead } from '../../../sidecar/pause.js';
 import type { SealStatus } from '../../../sidecar/seal-round.js';
 import { createUnsealer, type Unsealer } from '../../../sidecar/unsealer.js';
 import type { VaultPort } from '../../../sidecar/vault-client.js';
+import { sealed as sealedStatus } from './fixtures.js';
 
-const sealed = (progress: number): SealStatus => ({
-  initialized: true,
-  sealed: true,
-  threshold: 3,
-  shares: 5,
-  progress,
-  nonce: progress > 0 ? 'n' : '',
-  recoverySeal: false,
-  type: 'shamir',
-  version: 'test',
-});
+const sealed = (progress: number): SealStatus =>
+  sealedStatus({ progress, nonce: progress > 0 ? 'n' : '', version: 'test' });
 
 /** A sealed server that unseals once it has 3 distinct shares; counts what it was sent. */
 function server(): VaultPort & { submitted: () => number } {

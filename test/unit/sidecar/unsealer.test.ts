@@ -12,18 +12,10 @@ import { createSidecarMetrics } from '../../../sidecar/metrics.js';
 import type { SealStatus } from '../../../sidecar/seal-round.js';
 import { createUnsealer } from '../../../sidecar/unsealer.js';
 import type { StatusResult, SubmitResult, VaultPort } from '../../../sidecar/vault-client.js';
+import { sealed as sealedStatus } from './fixtures.js';
 
-const sealed = (progress = 0): SealStatus => ({
-  initialized: true,
-  sealed: true,
-  threshold: 3,
-  shares: 5,
-  progress,
-  nonce: progress > 0 ? 'n' : '',
-  recoverySeal: false,
-  type: 'shamir',
-  version: 'test',
-});
+const sealed = (progress = 0): SealStatus =>
+  sealedStatus({ progress, nonce: progress > 0 ? 'n' : '', version: 'test' });
 
 type Behaviour = 'honest' | 'wrong' | 'flaky';
 
