@@ -16,6 +16,7 @@ import {
   at,
   find,
   helmTemplate,
+  helmTemplateResult,
   kinds,
   requireHelm,
   run,
@@ -390,23 +391,16 @@ describe('helm chart', () => {
         'tls.secret.caBundle',
       ],
     ])('%j', async (args, schemaMessage, templateMessage) => {
-      const template = ['template', 'vault-autounseal', CHART, '--namespace', NAMESPACE, ...args];
-      const checked = await run(requireHelm(), template);
+      const checked = await helmTemplateResult(args);
       expect(checked.code).not.toBe(0);
       expect(checked.stderr).toContain(schemaMessage);
-      const unchecked = await run(requireHelm(), [...template, '--skip-schema-validation']);
+      const unchecked = await helmTemplateResult([...args, '--skip-schema-validation']);
       expect(unchecked.code).not.toBe(0);
       expect(unchecked.stderr).toContain(templateMessage);
     });
 
     it('a keys Secret name that is not a DNS name is refused by the schema', async () => {
-      const result = await run(requireHelm(), [
-        'template',
-        'vault-autounseal',
-        CHART,
-        '--set',
-        'sidecar.keysSecret=Vault_Keys',
-      ]);
+      const result = await helmTemplateResult(['--set', 'sidecar.keysSecret=Vault_Keys']);
       expect(result.code).not.toBe(0);
       expect(result.stderr).toContain("at '/sidecar/keysSecret'");
     });
@@ -481,16 +475,7 @@ describe('helm chart', () => {
     it.each(REFUSED)(
       '%j as sidecar.%s (%s) is refused by the schema, naming the value; the webhook would refuse it too',
       async (value, setting, flag) => {
-        const template = [
-          'template',
-          'vault-autounseal',
-          CHART,
-          '--namespace',
-          NAMESPACE,
-          flag,
-          `sidecar.${setting}=${value}`,
-        ];
-        const checked = await run(requireHelm(), template);
+        const checked = await helmTemplateResult([flag, `sidecar.${setting}=${value}`]);
         expect(checked.code).not.toBe(0);
         expect(checked.stderr).toContain(`at '/sidecar/${setting}'`);
         // Without the schema the chart renders it, and the webhook would exit at start.
@@ -505,15 +490,7 @@ describe('helm chart', () => {
       },
     );
     it('null (helm drops the key) is refused by the schema as a missing runAsUser', async () => {
-      const checked = await run(requireHelm(), [
-        'template',
-        'vault-autounseal',
-        CHART,
-        '--namespace',
-        NAMESPACE,
-        '--set',
-        'sidecar.runAsUser=null',
-      ]);
+      const checked = await helmTemplateResult(['--set', 'sidecar.runAsUser=null']);
       expect(checked.code).not.toBe(0);
       expect(checked.stderr).toContain("at '/sidecar': missing property 'runAsUser'");
       // Past the schema the chart renders "", which the webhook takes as the pod's own uid.

@@ -98,16 +98,22 @@ export const RELEASE = 'vault-autounseal';
 export const NAMESPACE = 'vault-autounseal';
 
 /** `helm template` of the chart with the given --set / -f arguments. */
+const templateArgs = (args: readonly string[]): string[] => [
+  'template',
+  RELEASE,
+  CHART,
+  '--namespace',
+  NAMESPACE,
+  ...args,
+];
+
 export async function helmTemplate(args: readonly string[] = []): Promise<K8sObject[]> {
-  const out = await runOk(requireHelm(), [
-    'template',
-    RELEASE,
-    CHART,
-    '--namespace',
-    NAMESPACE,
-    ...args,
-  ]);
-  return parseObjects(out);
+  return parseObjects(await runOk(requireHelm(), templateArgs(args)));
+}
+
+/** `helm template` whatever its exit status: for values the chart must refuse. */
+export async function helmTemplateResult(args: readonly string[] = []): Promise<RunResult> {
+  return run(requireHelm(), templateArgs(args));
 }
 
 export function find(objects: readonly K8sObject[], kind: string, name?: string): K8sObject {
