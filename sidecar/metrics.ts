@@ -56,7 +56,7 @@ export function createSidecarMetrics(registry: Registry): SidecarMetrics {
     ),
     keyFilesSuspect: gauge(
       'vault_autounseal_key_files_suspect',
-      'Key files whose share the server rejected, shown by another combination of shares that unsealed it',
+      'Key files whose share the server rejected, shown by another combination of shares that unsealed it; 0 again when the key files change',
     ),
     checks: new Counter({
       name: 'vault_autounseal_checks_total',
