@@ -20,15 +20,20 @@ export function formatProblems(program: string, problems: readonly ConfigProblem
   return `${program}: invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines.join('\n')}`;
 }
 
-/** Accepts what operators write for booleans. `false`, `0` and empty mean false; unknown is undefined. */
+/**
+ * Accepts what operators write for booleans: every form of Go's strconv.ParseBool (1, t, T, TRUE,
+ * true, True and their false twins), which is what the Vault and OpenBao CLIs read
+ * VAULT_SKIP_VERIFY with, so a value the Vault container accepts is never refused here; plus
+ * yes/no and on/off, in any case. Empty means false. Anything else is `undefined`.
+ */
 export function parseBoolean(text: string): boolean | undefined {
   const value = text.trim().toLowerCase();
-  if (['true', '1', 'yes', 'on'].includes(value)) return true;
-  if (['false', '0', 'no', 'off', ''].includes(value)) return false;
+  if (['true', 't', '1', 'yes', 'on'].includes(value)) return true;
+  if (['false', 'f', '0', 'no', 'off', ''].includes(value)) return false;
   return undefined;
 }
 
-export const BOOLEAN_FORMAT = 'true or false (also 1/0)';
+export const BOOLEAN_FORMAT = 'true or false (also 1/0, t/f, yes/no, on/off, in any case)';
 
 /** `--unseal-keys-dir=/x` and `--unseal-keys-dir /x` become `{ 'unseal-keys-dir': '/x' }`. */
 export function parseFlags(argv: readonly string[]): {

@@ -140,6 +140,11 @@ const KEY_DOCS = {
     meaning: "the sidecar's `UNSEAL_INTERVAL`; outside the range the pod is denied",
   },
   LOG_LEVEL_ANNOTATION: { on: 'pod annotation', meaning: "the sidecar's `LOG_LEVEL`" },
+  ALLOW_SHARE_PROCESS_NAMESPACE_ANNOTATION: {
+    on: 'pod annotation',
+    meaning:
+      "admit a pod with `shareProcessNamespace: true` (denied without it: containers running as the sidecar's uid could read its memory, shares included), with a warning",
+  },
   PAUSED_ANNOTATION: {
     on: 'pod annotation, read live by the sidecar',
     meaning:
@@ -230,6 +235,7 @@ function acceptedValues(name, src) {
     case 'INJECT_KEY':
     case 'NATIVE_SIDECAR_ANNOTATION':
     case 'PAUSED_ANNOTATION':
+    case 'ALLOW_SHARE_PROCESS_NAMESPACE_ANNOTATION':
       return '`"true"`, `"false"`';
     case 'STATUS_ANNOTATION':
       return code(src.keys.STATUS_INJECTED);

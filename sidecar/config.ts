@@ -11,6 +11,7 @@ import {
 import { checkDuration, formatDuration } from '../common/duration.js';
 import { SIDECAR_DURATION_RANGES } from '../common/sidecar-durations.js';
 import { LOG_LEVELS, type LogLevel } from '../common/log-levels.js';
+import { CA_PATH_REFUSAL, CA_PATH_VARIABLES, checkVaultAddress } from '../common/vault-settings.js';
 
 export interface SidecarConfig {
   /** The one server to keep unsealed. */
@@ -83,13 +84,16 @@ const SETTINGS = {
     env: 'VAULT_SKIP_VERIFY',
     twin: 'BAO_SKIP_VERIFY',
     fallback: 'false',
-    doc: 'do not verify the server certificate (false, 0 and empty verify)',
+    doc: "do not verify the server certificate (true/false, also Go's 1/0 and t/f; empty verifies)",
   },
   keysDirs: {
     env: 'UNSEAL_KEYS_DIR',
     twin: undefined,
     fallback: '/vault/unseal-keys',
-    doc: 'key directories, comma-separated (split custody)',
+    doc: 'key directories, comma-separated (split custody); set but empty is an error',
+    // Set to nothing is a mistake (a chart value that rendered empty), not "use the default":
+    // the default directory may hold another server's keys, or nothing, and say nothing.
+    blankIsValue: true,
   },
   intervalMs: {
     env: 'UNSEAL_INTERVAL',
@@ -118,8 +122,11 @@ const SETTINGS = {
   httpAddr: {
     env: 'UNSEAL_HTTP_ADDR',
     twin: undefined,
-    fallback: '0.0.0.0:8210',
-    doc: 'listener of /healthz, /readyz, /status and /metrics',
+    // Dual-stack: `::` accepts IPv4 too (Node sets IPV6_V6ONLY off), so the kubelet's probes reach
+    // the sidecar on an IPv4, IPv6 or dual-stack pod address. Without IPv6 in the kernel, the
+    // program falls back to 0.0.0.0 (sidecar/program.ts).
+    fallback: '[::]:8210',
+    doc: 'listener of /healthz, /readyz, /status and /metrics ([::] is dual-stack; IPv6 in brackets)',
   },
   podinfoDir: {
     env: 'UNSEAL_PODINFO_DIR',
@@ -175,6 +182,7 @@ export function parseSidecarConfig(env: Env, argv: readonly string[]): Parsed<Si
     logLevel: reader.logLevel('logLevel'),
   };
   checkPairs(value, raw, problems);
+  problems.push(...caPathProblems(env));
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -223,12 +231,71 @@ export function sidecarHelp(program: string): string {
   ].join('\n');
 }
 
+/** VAULT_CAPATH or BAO_CAPATH set: refused, not ignored (common/vault-settings.ts says why). */
+function caPathProblems(env: Env): ConfigProblem[] {
+  return CA_PATH_VARIABLES.filter((name) => (env[name] ?? '').trim() !== '').map((setting) => ({
+    setting,
+    message: CA_PATH_REFUSAL,
+  }));
+}
+
+/** The UNSEAL_* settings the sidecar reads; any other UNSEAL_* variable is likely a typo. */
+const KNOWN_UNSEAL_VARIABLES: readonly string[] = Object.values(SETTINGS)
+  .map((s) => s.env)
+  .filter((name) => name.startsWith('UNSEAL_'));
+
+export interface UnknownVariable {
+  readonly name: string;
+  /** The known setting it is closest to, when it is close enough to be a typo of it. */
+  readonly suggestion: string | undefined;
+}
+
+/**
+ * The `UNSEAL_*` variables of the environment that no setting reads, sorted, each with the known
+ * one it most likely misspells (`UNSEAL_KEYS_DIRS` → `UNSEAL_KEYS_DIR`). Flags are refused when
+ * unknown; variables cannot be, since a pod's environment holds whatever its manifest puts there,
+ * so they are warned about at start instead.
+ */
+export function unknownUnsealVariables(env: Env): UnknownVariable[] {
+  return Object.keys(env)
+    .filter((name) => name.startsWith('UNSEAL_') && !KNOWN_UNSEAL_VARIABLES.includes(name))
+    .sort()
+    .map((name) => ({ name, suggestion: closest(name, KNOWN_UNSEAL_VARIABLES) }));
+}
+
+/** The candidate within 3 edits of `name` (the fewest wins), if any. */
+function closest(name: string, candidates: readonly string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const candidate of candidates) {
+    const distance = editDistance(name, candidate);
+    if (distance <= 3 && (best === undefined || distance < best.distance)) {
+      best = { name: candidate, distance };
+    }
+  }
+  return best?.name;
+}
+
+/** Levenshtein distance, one row at a time. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
 function rawSetting(
   env: Env,
   flags: ReadonlyMap<string, string>,
   name: SettingName,
 ): { text: string; setting: string } {
-  const spec: { env: string; twin: string | undefined; fallback: string } = SETTINGS[name];
+  const spec: { env: string; twin: string | undefined; fallback: string; blankIsValue?: boolean } =
+    SETTINGS[name];
   const names = spec.twin ? [spec.twin, spec.env] : [spec.env];
   const candidates: [setting: string, text: string | undefined][] = [
     ...names.map((n): [string, string | undefined] => [
@@ -238,7 +305,7 @@ function rawSetting(
     ...names.map((n): [string, string | undefined] => [n, env[n]]),
   ];
   for (const [setting, text] of candidates) {
-    if (text !== undefined && text !== '') return { text, setting };
+    if (text !== undefined && (text !== '' || spec.blankIsValue === true)) return { text, setting };
   }
   return { text: spec.fallback, setting: spec.env };
 }
@@ -280,17 +347,10 @@ class SettingReader {
 
   url(name: SettingName): string {
     const { text, setting } = this.raw(name);
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(text.trim());
-    } catch {
-      parsed = undefined;
-    }
-    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.hostname === '') {
-      this.problems.push({ setting, message: `"${text}" is not an http:// or https:// address` });
-      return '';
-    }
-    return text.trim().replace(/\/+$/, '');
+    const checked = checkVaultAddress(text);
+    if (checked.ok) return checked.address;
+    this.problems.push({ setting, message: checked.message });
+    return '';
   }
 
   boolean(name: SettingName): boolean {
@@ -315,24 +375,30 @@ class SettingReader {
       .split(',')
       .map((item) => item.trim())
       .filter((item) => item !== '');
-    if (items.length === 0)
-      this.problems.push({ setting, message: 'needs at least one directory' });
+    if (items.length === 0) {
+      this.problems.push({
+        setting,
+        message: `is set but names no directory; accepted: one or more directories, comma-separated (unset means ${SETTINGS[name].fallback})`,
+      });
+    }
     return [...new Set(items)];
   }
 
   hostPort(name: SettingName): { httpHost: string; httpPort: number } {
     const { text, setting } = this.raw(name);
-    const match = /^(.*):(\d{1,5})$/.exec(text.trim());
-    const port = Number(match?.[2]);
-    const host = (match?.[1] ?? '').replace(/^\[(.*)\]$/, '$1');
-    if (!match || host === '' || port > 65_535) {
+    // An IPv6 host goes in brackets, as in a URL: `::1:8210` could be either of two addresses.
+    const match = /^(?:\[([0-9a-fA-F:.]*:[0-9a-fA-F:.]*)\]|([^[\]:]+)):(\d{1,5})$/.exec(
+      text.trim(),
+    );
+    const port = Number(match?.[3]);
+    if (!match || port > 65_535) {
       this.problems.push({
         setting,
-        message: `"${text}" is not host:port (for example 0.0.0.0:8210)`,
+        message: `"${text}" is not host:port (for example [::]:8210, 0.0.0.0:8210 or [::1]:8210)`,
       });
       return { httpHost: '', httpPort: 0 };
     }
-    return { httpHost: host, httpPort: port };
+    return { httpHost: match[1] ?? match[2] ?? '', httpPort: port };
   }
 
   logLevel(name: SettingName): SidecarConfig['logLevel'] {

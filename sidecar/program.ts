@@ -6,8 +6,15 @@ import { CONFIG_EXIT_CODE, formatProblems, type ConfigProblem } from '../common/
 import { watchDirectories } from '../common/dir-watcher.js';
 import { createLogger } from '../common/logger.js';
 import { createRegistry } from '../common/metrics-registry.js';
+import { listenWithFallback } from '../common/listen.js';
 import { exitOnSignals } from '../common/shutdown.js';
-import { parseSidecarConfig, sidecarHelp, tlsFileSettings, wantsHelp } from './config.js';
+import {
+  parseSidecarConfig,
+  sidecarHelp,
+  tlsFileSettings,
+  unknownUnsealVariables,
+  wantsHelp,
+} from './config.js';
 import { createKeyReader } from './key-files.js';
 import { createSidecarMetrics } from './metrics.js';
 import { createPauseFileReader } from './pause-file.js';
@@ -82,6 +89,16 @@ export async function runSidecarProgram(
 
   const logger = createLogger({ name: PROGRAM, level: config.logLevel });
   installCrashGuards(logger);
+  const unknown = unknownUnsealVariables(process.env);
+  if (unknown.length > 0) {
+    // Names only, never values. A typo'd variable is otherwise silently replaced by its default.
+    logger.warn(
+      { variables: unknown.map((u) => u.name) },
+      `unknown UNSEAL_* variables, ignored: ${unknown
+        .map((u) => (u.suggestion ? `${u.name} (did you mean ${u.suggestion}?)` : u.name))
+        .join(', ')}`,
+    );
+  }
   if (config.skipVerify) {
     logger.warn(
       { address: config.vaultAddr },
@@ -115,14 +132,18 @@ export async function runSidecarProgram(
   const watcher = watchDirectories([...config.keysDirs, config.podinfoDir], () => unsealer.wake());
   const app = buildSidecarServer({ unsealer, registry, logger, address: config.vaultAddr });
 
-  await app.listen({ host: config.httpHost, port: config.httpPort });
+  const httpHost = await listenWithFallback(
+    app,
+    { host: config.httpHost, port: config.httpPort },
+    logger,
+  );
   unsealer.start();
   logger.info(
     {
       address: config.vaultAddr,
       keysDirs: config.keysDirs,
       podinfoDir: config.podinfoDir,
-      http: `${config.httpHost}:${config.httpPort}`,
+      http: `${httpHost.includes(':') ? `[${httpHost}]` : httpHost}:${config.httpPort}`,
     },
     'started',
   );

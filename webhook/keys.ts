@@ -16,6 +16,11 @@ export const VAULT_CONTAINER_ANNOTATION = `${PREFIX}vault-container`;
 export const NATIVE_SIDECAR_ANNOTATION = `${PREFIX}native-sidecar`;
 export const INTERVAL_ANNOTATION = `${PREFIX}interval`;
 export const LOG_LEVEL_ANNOTATION = `${PREFIX}log-level`;
+/**
+ * `"true"`: the pod accepts that its other containers share a process namespace with the sidecar
+ * (`shareProcessNamespace: true`), which the webhook otherwise refuses (webhook/sidecar-spec.ts).
+ */
+export const ALLOW_SHARE_PROCESS_NAMESPACE_ANNOTATION = `${PREFIX}allow-share-process-namespace`;
 /** Read live by the sidecar from the downward-API file; the webhook only passes it through. */
 export const PAUSED_ANNOTATION = `${PREFIX}paused`;
 

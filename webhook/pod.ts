@@ -58,6 +58,8 @@ export interface PodView {
   readonly volumeNames: readonly string[];
   readonly hasVolumes: boolean;
   readonly hostNetwork: boolean;
+  /** `spec.shareProcessNamespace: true`: every container sees (and may trace) the others' processes. */
+  readonly shareProcessNamespace: boolean;
   readonly security: PodSecurityView;
 }
 
@@ -140,6 +142,7 @@ export function readPod(object: unknown, requestNamespace: string): PodView | un
     volumeNames: objects(spec['volumes']).flatMap((v) => asString(v['name']) ?? []),
     hasVolumes: Array.isArray(spec['volumes']),
     hostNetwork: spec['hostNetwork'] === true,
+    shareProcessNamespace: spec['shareProcessNamespace'] === true,
     security: {
       fsGroup: asInteger(security['fsGroup']),
       runAsUser: asInteger(security['runAsUser']),

@@ -22,11 +22,14 @@
 // - The Secret volume is `optional: true`: Vault must start, and be initialised, before its key
 //   Secret can exist. A required volume would hold the pod in ContainerCreating forever. The
 //   kubelet fills the volume once the Secret appears, and the sidecar watches the directory.
+import { BOOLEAN_FORMAT, parseBoolean } from '../common/config-problems.js';
 import { LOG_LEVELS } from '../common/log-levels.js';
+import { CA_PATH_REFUSAL, CA_PATH_VARIABLES, checkVaultAddress } from '../common/vault-settings.js';
 import { checkDuration } from '../common/duration.js';
 import { SIDECAR_DURATION_RANGES } from '../common/sidecar-durations.js';
 import { clip, joinProblems, listFirst } from './bounded-text.js';
 import {
+  ALLOW_SHARE_PROCESS_NAMESPACE_ANNOTATION,
   INTERVAL_ANNOTATION,
   KEYS_SECRET_ANNOTATION,
   LOG_LEVEL_ANNOTATION,
@@ -45,6 +48,14 @@ export const KEYS_MOUNT_ROOT = '/vault/unseal-keys';
 export const PODINFO_DIR = '/etc/vault-autounseal/podinfo';
 export const KEYS_VOLUME = `${VOLUME_PREFIX}keys`;
 export const PODINFO_VOLUME = `${VOLUME_PREFIX}podinfo`;
+/** Where the kubelet puts a pod's ServiceAccount token; the sidecar's mount here hides it. */
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+export const NO_TOKEN_VOLUME = `${VOLUME_PREFIX}no-token`;
+/**
+ * The sidecar's listener, dual-stack: `::` takes IPv4 connections too, so the kubelet's probes
+ * reach it on the pod's IPv4 or IPv6 address, whichever the cluster gives (sidecar/config.ts).
+ */
+export const SIDECAR_HTTP_ADDR = `[::]:${SIDECAR_PORT}`;
 /** Owner and group read: see the header. 0o440 === 288, as the API stores it. */
 export const KEY_FILE_MODE_WITH_FS_GROUP = 0o440;
 export const KEY_FILE_MODE_WITHOUT_FS_GROUP = 0o444;
@@ -109,7 +120,12 @@ export interface SidecarSpec {
 }
 
 export type DenyReason =
-  'invalid-annotation' | 'no-vault-container' | 'name-clash' | 'unreadable-file';
+  | 'invalid-annotation'
+  | 'no-vault-container'
+  | 'name-clash'
+  | 'unreadable-file'
+  | 'invalid-setting'
+  | 'shared-process-namespace';
 
 export type SpecResult =
   | { readonly ok: true; readonly spec: SidecarSpec }
@@ -170,6 +186,44 @@ function parseInterval(pod: PodView, problems: Problem[]): string | undefined {
     message: `annotation ${INTERVAL_ANNOTATION} ${checked.message}`,
   });
   return undefined;
+}
+
+/**
+ * ## shareProcessNamespace: true is refused unless the pod opts in
+ *
+ * With one process namespace for the whole pod, every container sees the sidecar's process. A
+ * container running as the sidecar's uid may then read its memory through /proc/<pid>/mem (the
+ * kernel's ptrace rule: same uid, no capability needed), and the shares are in that memory; a
+ * root container may signal it. Separate namespaces, the default, rule both out. Some pods need a
+ * shared namespace (a debug or reloader sidecar), so the pod may accept the risk explicitly with
+ * ALLOW_SHARE_PROCESS_NAMESPACE_ANNOTATION: "true", and is then admitted with a warning.
+ */
+function checkShareProcessNamespace(
+  pod: PodView,
+  notes: { readonly warnings: string[]; readonly problems: Problem[] },
+): void {
+  const raw = pod.annotations[ALLOW_SHARE_PROCESS_NAMESPACE_ANNOTATION];
+  if (raw !== undefined && raw !== 'true' && raw !== 'false') {
+    notes.problems.push({
+      reason: 'invalid-annotation',
+      message: `annotation ${ALLOW_SHARE_PROCESS_NAMESPACE_ANNOTATION} is ${JSON.stringify(clip(raw, 63))}; accepted values: "true" or "false"`,
+    });
+    return;
+  }
+  if (!pod.shareProcessNamespace) return;
+  if (raw === 'true') {
+    notes.warnings.push(
+      "shareProcessNamespace: containers with the sidecar's uid can read its memory, shares included",
+    );
+    return;
+  }
+  notes.problems.push({
+    reason: 'shared-process-namespace',
+    message:
+      "the pod sets shareProcessNamespace: true, so containers running as the sidecar's uid could " +
+      'read its memory, unseal shares included; set it to false, or accept that with annotation ' +
+      `${ALLOW_SHARE_PROCESS_NAMESPACE_ANNOTATION}: "true"`,
+  });
 }
 
 function parseLogLevel(pod: PodView, problems: Problem[]): string | undefined {
@@ -273,6 +327,89 @@ function envFromWarning(vault: ContainerView): string[] {
   return [
     `container ${clip(vault.name, 20)} uses envFrom: a VAULT_CACERT set there is not copied; set it in env`,
   ];
+}
+
+/**
+ * What the sidecar will read for each variable it is given: the literal text, or `undefined` when
+ * only the running pod knows (`valueFrom`, a `$(NAME)` reference, a key of an `envFrom` source).
+ * Later entries override earlier ones, as in Kubernetes.
+ */
+function sidecarSees(
+  fromEnvFrom: readonly JsonObject[],
+  fromEnv: readonly EnvVar[],
+): Map<string, string | undefined> {
+  const seen = new Map<string, string | undefined>();
+  for (const entry of fromEnvFrom) seen.set(String(entry['name']), undefined);
+  for (const entry of fromEnv) {
+    const literal = entry.raw['valueFrom'] === undefined && !(entry.value ?? '').includes('$(');
+    seen.set(entry.name, literal ? (entry.value ?? '') : undefined);
+  }
+  return seen;
+}
+
+/**
+ * The value the sidecar will use for a setting, resolved as the sidecar resolves it (the `BAO_*`
+ * twin first, an empty value counts as unset); `value: undefined` when it cannot be known here.
+ */
+function effective(
+  seen: ReadonlyMap<string, string | undefined>,
+  names: readonly string[],
+): { name: string; value: string | undefined } | undefined {
+  for (const name of names) {
+    if (!seen.has(name)) continue;
+    const value = seen.get(name);
+    if (value !== '') return { name, value };
+  }
+  return undefined;
+}
+
+/**
+ * ## Every copied value is judged with the sidecar's own parsers
+ *
+ * A value the sidecar refuses makes it exit 2 at every start: a crash loop beside Vault, and in
+ * native mode a Vault container that never starts. So the webhook refuses the pod instead, naming
+ * the container, the variable, the value (clipped, credentials removed) and what is accepted.
+ * A non-loopback address is valid but almost always wrong in a pod: admitted, with a warning.
+ * VAULT_CAPATH is never copied, and the sidecar would verify against the wrong roots without it:
+ * refused (common/vault-settings.ts says why).
+ */
+function checkCopiedValues(
+  vault: ContainerView,
+  seen: ReadonlyMap<string, string | undefined>,
+  notes: { readonly warnings: string[]; readonly problems: Problem[] },
+): void {
+  const where = `container ${clip(vault.name, 63)}:`;
+  const refused = [
+    ...checkAddress(effective(seen, ['BAO_ADDR', 'VAULT_ADDR']), notes.warnings),
+    ...checkSkipVerify(effective(seen, ['BAO_SKIP_VERIFY', 'VAULT_SKIP_VERIFY'])),
+    ...vault.env
+      .filter((e) => CA_PATH_VARIABLES.includes(e.name))
+      .filter((e) => e.raw['valueFrom'] !== undefined || (e.value ?? '').trim() !== '')
+      .map((e) => `${e.name} is set: ${CA_PATH_REFUSAL}`),
+  ];
+  for (const message of refused) {
+    notes.problems.push({ reason: 'invalid-setting', message: `${where} ${message}` });
+  }
+}
+
+type Resolved = ReturnType<typeof effective>;
+
+/** The refusals for the address; a valid non-loopback one adds a warning instead. */
+function checkAddress(address: Resolved, warnings: string[]): string[] {
+  if (address?.value === undefined) return [];
+  const checked = checkVaultAddress(address.value, 100);
+  if (!checked.ok) return [`${address.name} ${checked.message}`];
+  if (!checked.loopback) {
+    warnings.push(
+      `${address.name} ${clip(checked.host, 26)} is not loopback: the sidecar may unseal another pod, not its own`,
+    );
+  }
+  return [];
+}
+
+function checkSkipVerify(skip: Resolved): string[] {
+  if (skip?.value === undefined || parseBoolean(skip.value) !== undefined) return [];
+  return [`${skip.name} is ${JSON.stringify(clip(skip.value, 63))}; accepted: ${BOOLEAN_FORMAT}`];
 }
 
 /**
@@ -430,7 +567,7 @@ function sidecarEnv(
   ];
   env.push({ name: 'UNSEAL_KEYS_DIR', value: keysDirs });
   env.push({ name: 'UNSEAL_PODINFO_DIR', value: PODINFO_DIR });
-  env.push({ name: 'UNSEAL_HTTP_ADDR', value: `0.0.0.0:${SIDECAR_PORT}` });
+  env.push({ name: 'UNSEAL_HTTP_ADDR', value: SIDECAR_HTTP_ADDR });
   if (options.interval !== undefined)
     env.push({ name: 'UNSEAL_INTERVAL', value: options.interval });
   if (options.logLevel !== undefined) env.push({ name: 'LOG_LEVEL', value: options.logLevel });
@@ -511,13 +648,16 @@ function volumesFor(pod: PodView, secrets: readonly string[]): JsonObject[] {
       items: [{ path: 'annotations', fieldRef: { fieldPath: 'metadata.annotations' } }],
     },
   };
-  return [...keys, podinfo];
+  // Empty, in memory, mounted read-only: it only has to exist (see ownMounts).
+  const noToken = { name: NO_TOKEN_VOLUME, emptyDir: { medium: 'Memory', sizeLimit: '1Ki' } };
+  return [...keys, podinfo, noToken];
 }
 
 export function buildSidecarSpec(pod: PodView, defaults: SidecarDefaults): SpecResult {
   const problems: Problem[] = [];
   const warnings: string[] = [];
   const options = readPodOptions(pod, defaults, problems);
+  checkShareProcessNamespace(pod, { warnings, problems });
   const vault = findVaultContainer(pod, problems);
   if (!vault || problems.length > 0) return deny(problems);
 
@@ -530,10 +670,19 @@ export function buildSidecarSpec(pod: PodView, defaults: SidecarDefaults): SpecR
     fromEnvFrom: envFromRefs(vault, subPathNames),
     fromEnv: copiedEnv(vault, subPathNames),
   };
+  checkCopiedValues(vault, sidecarSees(env.fromEnvFrom, env.fromEnv), { warnings, problems });
   warnings.push(...envFromWarning(vault), ...hostNetworkWarning(pod));
   const ownMounts: JsonObject[] = [
     ...keys.map((k) => ({ name: k.volume, mountPath: k.path, readOnly: true })),
     { name: PODINFO_VOLUME, mountPath: PODINFO_DIR, readOnly: true },
+    // ## The pod's ServiceAccount token stays out of the sidecar
+    // The apiserver's ServiceAccount admission plugin mounts the token into every container that
+    // has no mount at this path (plugin/pkg/admission/serviceaccount/admission.go), and on a real
+    // apiserver it runs again after this webhook (the built-in plugins are re-run after webhooks
+    // that change the pod). The sidecar never calls the Kubernetes API, and in vault-helm the
+    // account may patch pods: an empty read-only directory here takes the path, so the plugin
+    // leaves this container alone, and a leaked sidecar holds no credential.
+    { name: NO_TOKEN_VOLUME, mountPath: SERVICE_ACCOUNT_DIR, readOnly: true },
   ];
   const mounts = [...ownMounts, ...caMounts];
   const volumes = volumesFor(pod, options.secrets);

@@ -90,7 +90,11 @@ describe('settings that must agree', () => {
 
   it('needs at least one key directory', () => {
     expect(problemsOf({ UNSEAL_KEYS_DIR: ' , ,' })).toEqual([
-      { setting: 'UNSEAL_KEYS_DIR', message: 'needs at least one directory' },
+      {
+        setting: 'UNSEAL_KEYS_DIR',
+        message:
+          'is set but names no directory; accepted: one or more directories, comma-separated (unset means /vault/unseal-keys)',
+      },
     ]);
   });
 });
@@ -116,7 +120,7 @@ describe('UNSEAL_HTTP_ADDR', () => {
     expect(problemsOf({ UNSEAL_HTTP_ADDR: text })).toEqual([
       {
         setting: 'UNSEAL_HTTP_ADDR',
-        message: `"${text}" is not host:port (for example 0.0.0.0:8210)`,
+        message: `"${text}" is not host:port (for example [::]:8210, 0.0.0.0:8210 or [::1]:8210)`,
       },
     ]);
   });

@@ -19,7 +19,8 @@ describe('parseSidecarConfig', () => {
         retryIntervalMs: 500,
         maxBackoffMs: 60_000,
         requestTimeoutMs: 5_000,
-        httpHost: '0.0.0.0',
+        // Dual-stack by default (issue 21, item 9): `::` takes IPv4 connections too.
+        httpHost: '::',
         httpPort: 8210,
         podinfoDir: '/etc/vault-autounseal/podinfo',
         logLevel: 'info',

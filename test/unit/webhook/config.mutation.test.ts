@@ -191,7 +191,10 @@ describe('the sidecar defaults', () => {
         setting: 'SIDECAR_IMAGE',
         message: 'is required: the sidecar image reference to inject, without spaces',
       },
-      { setting: 'DEFAULT_NATIVE_SIDECAR', message: 'accepted: true or false (also 1/0)' },
+      {
+        setting: 'DEFAULT_NATIVE_SIDECAR',
+        message: 'accepted: true or false (also 1/0, t/f, yes/no, on/off, in any case)',
+      },
     ]);
   });
 });

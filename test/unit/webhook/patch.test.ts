@@ -67,6 +67,7 @@ describe('buildPatch', () => {
       '/metadata/annotations/vault-autounseal.io~1status',
       '/spec/volumes/-',
       '/spec/volumes/-',
+      '/spec/volumes/-',
       '/spec/initContainers/-',
     ]);
   });
@@ -82,7 +83,8 @@ describe('buildPatch', () => {
       pod,
       Buffer.from(JSON.stringify(buildPatch(readPod(pod, 'vault')!, spec(pod)))).toString('base64'),
     );
-    expect(patched['spec']['volumes']).toHaveLength(2);
+    // Keys, pod info, and the empty directory over the ServiceAccount token's path.
+    expect(patched['spec']['volumes']).toHaveLength(3);
     expect(patched['metadata']['annotations']).toEqual({
       'vault-autounseal.io/status': 'injected',
     });

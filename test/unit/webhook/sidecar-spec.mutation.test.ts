@@ -72,7 +72,14 @@ describe('the variables the sidecar needs to find and trust its server', () => {
   const env = names.map((name) => {
     const file = FILES.find((f) => name.endsWith(`_${f}`));
     const dir = `/tls/${name.toLowerCase()}`;
-    return { name, value: file ? `${dir}/file.pem` : `value-of-${name}` };
+    // Values the sidecar accepts: the webhook refuses any it would not (issue 21, item 10).
+    const valid: Record<string, string> = {
+      VAULT_ADDR: 'https://127.0.0.1:8200',
+      BAO_ADDR: 'https://localhost:8200',
+      VAULT_SKIP_VERIFY: 'false',
+      BAO_SKIP_VERIFY: '0',
+    };
+    return { name, value: file ? `${dir}/file.pem` : (valid[name] ?? `value-of-${name}`) };
   });
   const mounts = env
     .filter((e) => e.value.startsWith('/'))
@@ -90,7 +97,8 @@ describe('the variables the sidecar needs to find and trust its server', () => {
   });
 
   it('bring the volumes of the six file variables along, read-only', () => {
-    expect(mountsOf(built).slice(2)).toEqual(mounts.map((m) => ({ ...m, readOnly: true })));
+    // After the sidecar's own three: keys, pod info, and the one over the token's path.
+    expect(mountsOf(built).slice(3)).toEqual(mounts.map((m) => ({ ...m, readOnly: true })));
     expect(built.warnings).toEqual([]);
   });
 });
@@ -276,7 +284,7 @@ describe('the CA and client certificate files', () => {
       env: [{ name: 'VAULT_CACERT', value: '/vault/ca.pem' }],
       volumeMounts: [{ name: 'tls', mountPath: '/vault/ca.pem', subPath: 'ca.pem' }],
     });
-    expect(mountsOf(spec({ containers: [container], volumes: ['tls'] })).slice(2)).toEqual([
+    expect(mountsOf(spec({ containers: [container], volumes: ['tls'] })).slice(3)).toEqual([
       { name: 'tls', mountPath: '/vault/ca.pem', readOnly: true, subPath: 'ca.pem' },
     ]);
   });
@@ -291,7 +299,7 @@ describe('the CA and client certificate files', () => {
     expect(built.warnings).toEqual([
       'VAULT_CACERT is not a literal absolute path: its volume is not copied',
     ]);
-    expect(mountsOf(built)).toHaveLength(2);
+    expect(mountsOf(built)).toHaveLength(3);
   });
 
   it('on no volume at all (baked into the Vault image): denied, the sidecar could not read it', () => {
@@ -342,6 +350,7 @@ describe('clashes with the sidecar’s own mounts and port', () => {
       '/vault/unseal-keys/keys-a',
       '/vault/unseal-keys/keys-b',
       '/etc/vault-autounseal/podinfo',
+      '/var/run/secrets/kubernetes.io/serviceaccount',
       '/vault/unseal-keys/tls',
     ]);
   });
