@@ -12,6 +12,10 @@ import {
 } from '../../fixtures/webhook/fixtures.js';
 import { formatDuration } from '../../../common/duration.js';
 import { SIDECAR_DURATION_RANGES } from '../../../common/sidecar-durations.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runSidecarToExit, startSidecar } from '../../harness/sidecar-process.js';
 import { startWebhook, type RunningWebhook } from './support.js';
 
 let webhook: RunningWebhook;
@@ -225,5 +229,74 @@ describe('denials about a pod with 1,000 containers stay short', () => {
     const response = await admit(pod);
     expect(response['allowed']).toBe(false);
     expect(response['status']['message'].length).toBeLessThan(600);
+  });
+});
+
+describe('values the sidecar would refuse (issue 21, item 10): the webhook judges as the real sidecar does', () => {
+  // Each row: the Vault container's variable, and whether the pod is admitted. Then the real built
+  // sidecar is run with that same value: an admitted value must let it start, a denied one must
+  // make it exit 2. So "admitted" never means "crash-loops beside Vault".
+  it.each<[name: string, value: string, admitted: boolean, says: string]>([
+    // Go's boolean forms, which both CLIs accept (the old sidecar exited 2 on them).
+    ['VAULT_SKIP_VERIFY', 't', true, ''],
+    ['BAO_SKIP_VERIFY', 'True', true, ''],
+    ['VAULT_SKIP_VERIFY', 'maybe', false, 'VAULT_SKIP_VERIFY is "maybe"; accepted: true or false'],
+    ['VAULT_ADDR', 'unix:///vault/vault.sock', false, 'is a unix socket'],
+    [
+      'BAO_ADDR',
+      'vault:8200',
+      false,
+      'BAO_ADDR "vault:8200" is not an http:// or https:// address',
+    ],
+    ['VAULT_CAPATH', '/etc/ssl/certs', false, 'use VAULT_CACERT with a bundle'],
+    // Valid, but another pod's server may answer: admitted with a warning.
+    ['VAULT_ADDR', 'http://vault.vault.svc:8200', true, 'is not loopback'],
+  ])('%s=%j: admitted %s, and the sidecar agrees', async (name, value, admitted, says) => {
+    const pod = optedIn();
+    vaultContainer(pod)['env'] = [{ name, value }];
+    const response = await admit(pod);
+    expect(response['allowed'], JSON.stringify(response)).toBe(admitted);
+    const text = admitted
+      ? String(response['warnings'] ?? '')
+      : String(response['status']['message']);
+    expect(text).toContain(says);
+    if (!admitted) expect(text).toContain(`container vault: ${name}`);
+
+    const keys = mkdtempSync(join(tmpdir(), 'vau-judge-'));
+    try {
+      const env = { VAULT_ADDR: 'http://127.0.0.1:1', UNSEAL_KEYS_DIR: keys, [name]: value };
+      if (admitted) {
+        const sidecar = await startSidecar(env);
+        expect(await sidecar.stop()).toBe(0);
+      } else {
+        const run = await runSidecarToExit(env);
+        expect(run.code, run.stderr).toBe(2);
+        expect(run.stderr).toContain(name);
+      }
+    } finally {
+      rmSync(keys, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('shareProcessNamespace (issue 21, item 11)', () => {
+  it('is denied without the opt-in, and admitted with a warning with it', async () => {
+    const pod = optedIn();
+    pod['spec']['shareProcessNamespace'] = true;
+    const denied = await admit(structuredClone(pod));
+    expect(denied['allowed']).toBe(false);
+    expect(denied['status']['message']).toContain(
+      'vault-autounseal.io/allow-share-process-namespace: "true"',
+    );
+    pod['metadata']['annotations'] = {
+      'vault-autounseal.io/allow-share-process-namespace': 'true',
+    };
+    const original = structuredClone(pod);
+    const allowed = await admit(pod);
+    expect(allowed['allowed']).toBe(true);
+    applyAndValidate(original, allowed['patch']);
+    expect(allowed['warnings']).toEqual([
+      "vault-autounseal: shareProcessNamespace: containers with the sidecar's uid can read its memory, shares included",
+    ]);
   });
 });
