@@ -408,6 +408,75 @@ describe('Pod Security "restricted" runs on the mutated pod', () => {
   });
 });
 
+/** The stored pod's containers (init ones included) by name, and what each mounts at `path`. */
+function mountsAt(pod: Pod, path: string): Record<string, string | undefined> {
+  return Object.fromEntries(
+    [...(pod.spec.initContainers ?? []), ...pod.spec.containers].map((c) => [
+      c.name,
+      c.volumeMounts?.find((m) => m.mountPath === path)?.name,
+    ]),
+  );
+}
+
+describe('the ServiceAccount token stays out of the sidecar (issue 21, item 17)', () => {
+  // The apiserver's ServiceAccount admission plugin mounts the pod's token into every container
+  // with no mount at this path; it runs before the webhooks, and once more after a webhook changed
+  // the pod. The webhook's empty directory takes the path in the sidecar, so the plugin skips it.
+  const TOKEN_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+  const namespace = 'sa-token';
+  let webhook: Webhook;
+
+  beforeAll(async () => {
+    const objects = await helmTemplate();
+    webhook = await startWebhook(cp.ca, deploymentEnv(objects));
+    const mwc = findObject(objects, 'MutatingWebhookConfiguration');
+    await cp.kubectlOk(
+      ['apply', '-f', '-'],
+      JSON.stringify(forLoopback(mwc, webhook.port, cp.ca.certPem)),
+    );
+    // Restricted too: the extra emptyDir must keep the pod within Pod Security "restricted".
+    await createNamespace(cp, namespace, {
+      'pod-security.kubernetes.io/enforce': 'restricted',
+      'vault-autounseal.io/injection': 'enabled',
+    });
+  });
+
+  afterAll(async () => {
+    await webhook?.stop();
+  });
+
+  it.each([
+    ['native', {}],
+    ['regular', { 'vault-autounseal.io/native-sidecar': 'false' }],
+  ])(
+    '%s sidecar: Vault gets the token, the sidecar an empty directory',
+    async (name, annotations) => {
+      const pod = vaultPod(`token-${name}`, { restricted: true, optInLabel: false, annotations });
+      // As in vault-helm with service registration: the token is mounted.
+      delete pod.spec['automountServiceAccountToken'];
+      const created = await createPod(cp, namespace, pod);
+      expect(created.stderr).toBe('');
+      expect(created.code).toBe(0);
+      const stored = await getPod(cp, namespace, pod.metadata.name);
+      expect(sidecars(stored)).toHaveLength(1);
+      const tokenVolume = (stored.spec.volumes ?? []).find((v) =>
+        String(v['name']).startsWith('kube-api-access-'),
+      );
+      expect(tokenVolume, 'the ServiceAccount plugin ran').toBeDefined();
+      expect(mountsAt(stored, TOKEN_DIR)).toEqual({
+        vault: tokenVolume?.['name'],
+        'vault-autounseal': 'vault-autounseal-no-token',
+      });
+      // Nothing of the token volume anywhere in the sidecar.
+      const [sidecar] = sidecars(stored);
+      expect(sidecar?.volumeMounts?.map((m) => m.name)).not.toContain(tokenVolume?.['name']);
+      console.log(
+        `[e2e] ${name} sidecar: token volume ${String(tokenVolume?.['name'])} mounted in vault only; sidecar mounts ${JSON.stringify(sidecar?.volumeMounts?.map((m) => m.name))}`,
+      );
+    },
+  );
+});
+
 describe('the webhook down', () => {
   beforeAll(async () => {
     const objects = await helmTemplate();

@@ -98,6 +98,8 @@ describe('POST /mutate over HTTPS', () => {
     expect(response['allowed']).toBe(true);
     expect(decodePatch(response['patch']).map((op) => op.path)).toEqual([
       '/metadata/annotations',
+      // Keys, pod info, and the empty directory over the ServiceAccount token's path.
+      '/spec/volumes/-',
       '/spec/volumes/-',
       '/spec/volumes/-',
       '/spec/initContainers',
