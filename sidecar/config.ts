@@ -12,6 +12,7 @@ import { checkDuration, formatDuration } from '../common/duration.js';
 import { SIDECAR_DURATION_RANGES } from '../common/sidecar-durations.js';
 import { LOG_LEVELS, type LogLevel } from '../common/log-levels.js';
 import { CA_PATH_REFUSAL, CA_PATH_VARIABLES, checkVaultAddress } from '../common/vault-settings.js';
+import { closestName } from '../common/did-you-mean.js';
 
 export interface SidecarConfig {
   /** The one server to keep unsealed. */
@@ -239,11 +240,6 @@ function caPathProblems(env: Env): ConfigProblem[] {
   }));
 }
 
-/** The UNSEAL_* settings the sidecar reads; any other UNSEAL_* variable is likely a typo. */
-const KNOWN_UNSEAL_VARIABLES: readonly string[] = Object.values(SETTINGS)
-  .map((s) => s.env)
-  .filter((name) => name.startsWith('UNSEAL_'));
-
 export interface UnknownVariable {
   readonly name: string;
   /** The known setting it is closest to, when it is close enough to be a typo of it. */
@@ -257,36 +253,11 @@ export interface UnknownVariable {
  * so they are warned about at start instead.
  */
 export function unknownUnsealVariables(env: Env): UnknownVariable[] {
+  const known: readonly string[] = Object.values(SETTINGS).map((s): string => s.env);
   return Object.keys(env)
-    .filter((name) => name.startsWith('UNSEAL_') && !KNOWN_UNSEAL_VARIABLES.includes(name))
+    .filter((name) => name.startsWith('UNSEAL_') && !known.includes(name))
     .sort()
-    .map((name) => ({ name, suggestion: closest(name, KNOWN_UNSEAL_VARIABLES) }));
-}
-
-/** The candidate within 3 edits of `name` (the fewest wins), if any. */
-function closest(name: string, candidates: readonly string[]): string | undefined {
-  let best: { name: string; distance: number } | undefined;
-  for (const candidate of candidates) {
-    const distance = editDistance(name, candidate);
-    if (distance <= 3 && (best === undefined || distance < best.distance)) {
-      best = { name: candidate, distance };
-    }
-  }
-  return best?.name;
-}
-
-/** Levenshtein distance, one row at a time. */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
+    .map((name) => ({ name, suggestion: closestName(name, known) }));
 }
 
 function rawSetting(
@@ -390,15 +361,17 @@ class SettingReader {
     const match = /^(?:\[([0-9a-fA-F:.]*:[0-9a-fA-F:.]*)\]|([^[\]:]+)):(\d{1,5})$/.exec(
       text.trim(),
     );
+    // Exactly one of the two host groups matched, or none when the text is not host:port.
+    const host = match?.[1] ?? match?.[2];
     const port = Number(match?.[3]);
-    if (!match || port > 65_535) {
+    if (host === undefined || port > 65_535) {
       this.problems.push({
         setting,
         message: `"${text}" is not host:port (for example [::]:8210, 0.0.0.0:8210 or [::1]:8210)`,
       });
       return { httpHost: '', httpPort: 0 };
     }
-    return { httpHost: match[1] ?? match[2] ?? '', httpPort: port };
+    return { httpHost: host, httpPort: port };
   }
 
   logLevel(name: SettingName): SidecarConfig['logLevel'] {

@@ -137,6 +137,21 @@ describe('item 10: every copied value is judged with the sidecar’s own parsers
       expect(build({ env: [entry] }).ok).toBe(true);
     });
 
+    it('a BAO_* twin from valueFrom hides the VAULT_* value, as it would in the sidecar: not judged', () => {
+      const env = [
+        { name: 'VAULT_SKIP_VERIFY', value: 'maybe' },
+        { name: 'BAO_SKIP_VERIFY', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } },
+      ];
+      expect(build({ env }).ok).toBe(true);
+    });
+
+    it('a BAO_* twin with no value at all is empty, so unset: the VAULT_* one is judged', () => {
+      const env = [{ name: 'VAULT_SKIP_VERIFY', value: 'maybe' }, { name: 'BAO_SKIP_VERIFY' }];
+      expect(denial({ env }).message).toBe(
+        'container vault: VAULT_SKIP_VERIFY is "maybe"; accepted: true or false (also 1/0, t/f, yes/no, on/off, in any case)',
+      );
+    });
+
     it('a BAO_* twin only an envFrom source may hold hides the VAULT_* value: not judged', () => {
       const env = [{ name: 'VAULT_SKIP_VERIFY', value: 'maybe' }];
       const envFrom = [{ configMapRef: { name: 'bao' } }];
@@ -230,6 +245,10 @@ describe('item 10: every copied value is judged with the sidecar’s own parsers
 
     it.each([[''], ['  ']])('an empty value (%j) is unset, as in the sidecar', (value) => {
       expect(build({ env: [{ name: 'VAULT_CAPATH', value }] }).ok).toBe(true);
+    });
+
+    it('an entry with no value at all is unset too', () => {
+      expect(build({ env: [{ name: 'VAULT_CAPATH' }] }).ok).toBe(true);
     });
   });
 
