@@ -8,6 +8,7 @@ import { createLogger } from '../common/logger.js';
 import { createRegistry } from '../common/metrics-registry.js';
 import { exitOnSignals } from '../common/shutdown.js';
 import { parseSidecarConfig, sidecarHelp, tlsFileSettings, wantsHelp } from './config.js';
+import { displayAddress } from './display-path.js';
 import { createKeyReader } from './key-files.js';
 import { createSidecarMetrics } from './metrics.js';
 import { createPauseFileReader } from './pause-file.js';
@@ -82,9 +83,11 @@ export async function runSidecarProgram(
 
   const logger = createLogger({ name: PROGRAM, level: config.logLevel });
   installCrashGuards(logger);
+  // What the world sees of VAULT_ADDR: never its userinfo (display-path.ts).
+  const shownAddress = displayAddress(config.vaultAddr);
   if (config.skipVerify) {
     logger.warn(
-      { address: config.vaultAddr },
+      { address: shownAddress },
       'VAULT_SKIP_VERIFY is on: the server certificate is NOT verified',
     );
   }
@@ -113,13 +116,13 @@ export async function runSidecarProgram(
   // In a pod the server shares 127.0.0.1 with us: its restart closes our idle connection at once.
   vault.onConnectionLost(() => unsealer.connectionLost());
   const watcher = watchDirectories([...config.keysDirs, config.podinfoDir], () => unsealer.wake());
-  const app = buildSidecarServer({ unsealer, registry, logger, address: config.vaultAddr });
+  const app = buildSidecarServer({ unsealer, registry, logger, address: shownAddress });
 
   await app.listen({ host: config.httpHost, port: config.httpPort });
   unsealer.start();
   logger.info(
     {
-      address: config.vaultAddr,
+      address: shownAddress,
       keysDirs: config.keysDirs,
       podinfoDir: config.podinfoDir,
       http: `${config.httpHost}:${config.httpPort}`,

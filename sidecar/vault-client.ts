@@ -8,6 +8,7 @@ import { Agent } from 'node:https';
 import nodeVault from 'node-vault';
 import type { SealStatus } from './seal-round.js';
 import { isKeySetRejection, type UnsealAnswer } from './seal-round.js';
+import { displayAddress } from './display-path.js';
 import { scrubSecrets } from './scrub.js';
 import { createTransport, TransportFailure, type NodeVaultRequest } from './vault-transport.js';
 
@@ -130,6 +131,8 @@ function toSealStatus(body: unknown): SealStatus | undefined {
 }
 
 export function createVaultClient(options: VaultClientOptions): VaultClient {
+  // Every message names the server without the userinfo VAULT_ADDR may carry.
+  const shown = displayAddress(options.address);
   const tls = {
     rejectUnauthorized: !options.skipVerify,
     ...(options.ca !== undefined ? { ca: options.ca } : {}),
@@ -138,7 +141,7 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
     ...(options.tlsServerName !== undefined ? { servername: options.tlsServerName } : {}),
   };
   const transport = createTransport({
-    address: options.address,
+    address: shown,
     httpsAgent: new Agent({ ...tls, keepAlive: false }),
     keepAliveHttpsAgent: new Agent({ ...tls, keepAlive: true, maxSockets: 1, maxFreeSockets: 1 }),
     deadlineMs: options.requestTimeoutMs,
@@ -171,7 +174,7 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
       try {
         return asStatus(await client.status());
       } catch (error) {
-        return { ok: false, failure: describeVaultError(error, options.address) };
+        return { ok: false, failure: describeVaultError(error, shown) };
       }
     },
     async submitShare(shareHex, wasLastShare) {
@@ -184,7 +187,7 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
           failure: { code: 'bad-answer', message: 'unseal answered without a seal status' },
         };
       } catch (error) {
-        const failure = describeVaultError(error, options.address);
+        const failure = describeVaultError(error, shown);
         if (
           failure.httpStatus !== undefined &&
           isKeySetRejection(failure.httpStatus, failure.message)
@@ -199,7 +202,7 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
         await client.unseal({ reset: true });
         return { ok: true };
       } catch (error) {
-        return { ok: false, failure: describeVaultError(error, options.address) };
+        return { ok: false, failure: describeVaultError(error, shown) };
       }
     },
     onConnectionLost: (listener) => transport.onConnectionLost(listener),

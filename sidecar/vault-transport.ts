@@ -51,7 +51,7 @@ export class TransportFailure extends Error {
 }
 
 export interface TransportOptions {
-  /** VAULT_ADDR as given, for messages. */
+  /** VAULT_ADDR as it may be shown (without userinfo, display-path.ts), for messages. */
   readonly address: string;
   readonly httpsAgent: https.Agent;
   /**
