@@ -15,13 +15,15 @@ import { createPauseFileReader } from './pause-file.js';
 import { scrubSecrets } from './scrub.js';
 import { buildSidecarServer } from './server.js';
 import { createUnsealer, type UnsealerDeps } from './unsealer.js';
+import { createTlsFileSource } from './tls-files.js';
 import { createVaultClient } from './vault-client.js';
 
 const PROGRAM = 'vault-autounseal-sidecar';
 
 /**
- * The files named by the TLS settings, read once at start; unreadable ones are config problems.
- * Read even when other settings are bad, so one message lists every problem.
+ * The files named by the TLS settings, as read at start; unreadable ones are config problems.
+ * Read even when other settings are bad, so one message lists every problem. After start, the
+ * files are re-read when they change (tls-files.ts).
  */
 function readTlsFiles(settings: ReturnType<typeof tlsFileSettings>): {
   files: Record<'ca' | 'cert' | 'key', string | undefined>;
@@ -73,7 +75,8 @@ export async function runSidecarProgram(
     process.exit(0);
   }
   const parsed = parseSidecarConfig(process.env, argv);
-  const tls = readTlsFiles(tlsFileSettings(process.env, argv));
+  const tlsSettings = tlsFileSettings(process.env, argv);
+  const tls = readTlsFiles(tlsSettings);
   const problems = [...(parsed.ok ? [] : parsed.problems), ...tls.problems];
   if (!parsed.ok || problems.length > 0) {
     process.stderr.write(`${formatProblems(PROGRAM, problems)}\n`);
@@ -93,11 +96,14 @@ export async function runSidecarProgram(
   }
   const registry = createRegistry();
   const metrics = createSidecarMetrics(registry);
+  const tlsFiles = createTlsFileSource({
+    paths: tlsSettings,
+    initial: tls.files,
+    logger: logger.child({ component: 'tls-files' }),
+  });
   const vault = createVaultClient({
     address: config.vaultAddr,
-    ca: tls.files.ca,
-    clientCert: tls.files.cert,
-    clientKey: tls.files.key,
+    tls: tlsFiles,
     tlsServerName: config.tlsServerName,
     skipVerify: config.skipVerify,
     requestTimeoutMs: config.requestTimeoutMs,
@@ -115,6 +121,8 @@ export async function runSidecarProgram(
   );
   // In a pod the server shares 127.0.0.1 with us: its restart closes our idle connection at once.
   vault.onConnectionLost(() => unsealer.connectionLost());
+  // Rotated TLS files: try again now with them, not at the end of a back-off.
+  tlsFiles.onChange(() => unsealer.wake());
   const watcher = watchDirectories([...config.keysDirs, config.podinfoDir], () => unsealer.wake());
   const app = buildSidecarServer({ unsealer, registry, logger, address: shownAddress });
 
@@ -137,7 +145,7 @@ export async function runSidecarProgram(
       // hung server would otherwise hold it up to UNSEAL_REQUEST_TIMEOUT, past this deadline.
       vault.close();
       await unsealer.stop();
-      await Promise.all([watcher.close(), app.close()]);
+      await Promise.all([watcher.close(), tlsFiles.close(), app.close()]);
     },
   });
 }
