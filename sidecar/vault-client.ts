@@ -86,7 +86,8 @@ export function describeVaultError(
     response?: { statusCode?: unknown };
   };
   const code = typeof e.code === 'string' ? e.code : '';
-  const message = scrubSecrets(typeof e.message === 'string' ? e.message : 'unknown error');
+  // Trimmed: OpenSSL ends its text with a newline, which would split the hint from it.
+  const message = scrubSecrets(typeof e.message === 'string' ? e.message : 'unknown error').trim();
   const statusCode = e.response?.statusCode;
   if (typeof statusCode === 'number') {
     return {

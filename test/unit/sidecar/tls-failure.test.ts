@@ -117,6 +117,14 @@ describe('not TLS at all', () => {
         configured: true,
       }).message,
     ).toContain('refused our client certificate');
+    // OpenSSL's trailing newline does not split the message from its hint.
+    expect(
+      describeVaultError(
+        { code: 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', message: alert(48, 'tlsv1 alert unknown ca') },
+        ADDR,
+        { configured: true },
+      ).message,
+    ).toMatch(/SSL alert number 48 \(our certificate/);
     // Without it, a certificate alert is read as "none configured".
     expect(
       describeVaultError({ code: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', message: 'm' }, ADDR)
