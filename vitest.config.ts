@@ -7,6 +7,8 @@ const pureModules = [
   'sidecar/key-parsing.ts',
   'sidecar/pause.ts',
   'sidecar/config.ts',
+  'sidecar/key-entry.ts',
+  'sidecar/tls-failure.ts',
   'common/duration.ts',
   'common/sidecar-durations.ts',
   'webhook/config.ts',

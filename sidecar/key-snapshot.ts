@@ -98,9 +98,8 @@ export const DEFAULT_KEY_LIMITS: KeyLimits = {
 /** What reading one entry gave. */
 export type FileOutcome =
   | { readonly kind: 'shares'; readonly shares: readonly SourcedShare[] }
-  | { readonly kind: 'invalid'; readonly reason: string }
-  /** Not a regular file (a sub-directory, a socket): not a key file, silently skipped. */
-  | { readonly kind: 'ignored' };
+  /** Unusable, with the reason: also every entry that is not a regular file (key-entry.ts). */
+  | { readonly kind: 'invalid'; readonly reason: string };
 
 export interface FileReading {
   readonly path: string;
@@ -170,7 +169,7 @@ function addFiles(
     if (outcome.kind === 'shares') {
       acc.shares.push(...outcome.shares.map((share) => ({ ...share, group })));
       if (sources++ < limits.listed) acc.sources.push({ path, shares: outcome.shares.length });
-    } else if (outcome.kind === 'invalid') {
+    } else {
       if (invalid++ < limits.listed) acc.invalid.push({ path, reason: outcome.reason });
     }
   }

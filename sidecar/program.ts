@@ -15,19 +15,22 @@ import {
   unknownUnsealVariables,
   wantsHelp,
 } from './config.js';
+import { displayAddress } from './display-path.js';
 import { createKeyReader } from './key-files.js';
 import { createSidecarMetrics } from './metrics.js';
 import { createPauseFileReader } from './pause-file.js';
 import { scrubSecrets } from './scrub.js';
 import { buildSidecarServer } from './server.js';
 import { createUnsealer, type UnsealerDeps } from './unsealer.js';
+import { createTlsFileSource } from './tls-files.js';
 import { createVaultClient } from './vault-client.js';
 
 const PROGRAM = 'vault-autounseal-sidecar';
 
 /**
- * The files named by the TLS settings, read once at start; unreadable ones are config problems.
- * Read even when other settings are bad, so one message lists every problem.
+ * The files named by the TLS settings, as read at start; unreadable ones are config problems.
+ * Read even when other settings are bad, so one message lists every problem. After start, the
+ * files are re-read when they change (tls-files.ts).
  */
 function readTlsFiles(settings: ReturnType<typeof tlsFileSettings>): {
   files: Record<'ca' | 'cert' | 'key', string | undefined>;
@@ -79,7 +82,8 @@ export async function runSidecarProgram(
     process.exit(0);
   }
   const parsed = parseSidecarConfig(process.env, argv);
-  const tls = readTlsFiles(tlsFileSettings(process.env, argv));
+  const tlsSettings = tlsFileSettings(process.env, argv);
+  const tls = readTlsFiles(tlsSettings);
   const problems = [...(parsed.ok ? [] : parsed.problems), ...tls.problems];
   if (!parsed.ok || problems.length > 0) {
     process.stderr.write(`${formatProblems(PROGRAM, problems)}\n`);
@@ -99,19 +103,24 @@ export async function runSidecarProgram(
         .join(', ')}`,
     );
   }
+  // What the world sees of VAULT_ADDR: never its userinfo (display-path.ts).
+  const shownAddress = displayAddress(config.vaultAddr);
   if (config.skipVerify) {
     logger.warn(
-      { address: config.vaultAddr },
+      { address: shownAddress },
       'VAULT_SKIP_VERIFY is on: the server certificate is NOT verified',
     );
   }
   const registry = createRegistry();
   const metrics = createSidecarMetrics(registry);
+  const tlsFiles = createTlsFileSource({
+    paths: tlsSettings,
+    initial: tls.files,
+    logger: logger.child({ component: 'tls-files' }),
+  });
   const vault = createVaultClient({
     address: config.vaultAddr,
-    ca: tls.files.ca,
-    clientCert: tls.files.cert,
-    clientKey: tls.files.key,
+    tls: tlsFiles,
     tlsServerName: config.tlsServerName,
     skipVerify: config.skipVerify,
     requestTimeoutMs: config.requestTimeoutMs,
@@ -129,8 +138,10 @@ export async function runSidecarProgram(
   );
   // In a pod the server shares 127.0.0.1 with us: its restart closes our idle connection at once.
   vault.onConnectionLost(() => unsealer.connectionLost());
+  // Rotated TLS files: try again now with them, not at the end of a back-off.
+  tlsFiles.onChange(() => unsealer.wake());
   const watcher = watchDirectories([...config.keysDirs, config.podinfoDir], () => unsealer.wake());
-  const app = buildSidecarServer({ unsealer, registry, logger, address: config.vaultAddr });
+  const app = buildSidecarServer({ unsealer, registry, logger, address: shownAddress });
 
   const httpHost = await listenWithFallback(
     app,
@@ -140,7 +151,7 @@ export async function runSidecarProgram(
   unsealer.start();
   logger.info(
     {
-      address: config.vaultAddr,
+      address: shownAddress,
       keysDirs: config.keysDirs,
       podinfoDir: config.podinfoDir,
       http: `${httpHost.includes(':') ? `[${httpHost}]` : httpHost}:${config.httpPort}`,
@@ -155,7 +166,7 @@ export async function runSidecarProgram(
       // hung server would otherwise hold it up to UNSEAL_REQUEST_TIMEOUT, past this deadline.
       vault.close();
       await unsealer.stop();
-      await Promise.all([watcher.close(), app.close()]);
+      await Promise.all([watcher.close(), tlsFiles.close(), app.close()]);
     },
   });
 }

@@ -4,12 +4,20 @@
 // from the environment (a namespace header breaks unseal on OpenBao 2.3+, a prefix changes the
 // path). So: explicit options only, our own wire under it (vault-transport.ts says why), and every
 // failure is turned into a fresh, secret-free value here, before anything else can see it.
-import { Agent } from 'node:https';
+import { Agent, type AgentOptions } from 'node:https';
 import nodeVault from 'node-vault';
 import type { SealStatus } from './seal-round.js';
 import { isKeySetRejection, type UnsealAnswer } from './seal-round.js';
+import { displayAddress } from './display-path.js';
 import { scrubSecrets } from './scrub.js';
-import { createTransport, TransportFailure, type NodeVaultRequest } from './vault-transport.js';
+import { describeTlsFailure, type ClientCertView } from './tls-failure.js';
+import { expiredAt, type TlsFileSource, type TlsMaterial } from './tls-files.js';
+import {
+  createTransport,
+  TransportFailure,
+  type HttpsAgents,
+  type NodeVaultRequest,
+} from './vault-transport.js';
 
 export type VaultErrorCode = 'unreachable' | 'timeout' | 'tls' | 'http' | 'bad-answer';
 
@@ -53,30 +61,24 @@ export interface VaultClient extends VaultPort, ConnectionWatch {
 
 export interface VaultClientOptions {
   readonly address: string;
-  readonly ca: string | undefined;
-  readonly clientCert: string | undefined;
-  readonly clientKey: string | undefined;
+  /**
+   * The PEM text of VAULT_CACERT, VAULT_CLIENT_CERT and VAULT_CLIENT_KEY: fixed, or a source that
+   * re-reads the files when they change (tls-files.ts). With a source, new agents are built on
+   * each change, and the files are read again after each TLS failure.
+   */
+  readonly tls: TlsMaterial | Pick<TlsFileSource, 'current' | 'refresh' | 'onChange'>;
   readonly tlsServerName: string | undefined;
   readonly skipVerify: boolean;
   /** A total deadline per request: connect, TLS, headers and body together. */
   readonly requestTimeoutMs: number;
 }
 
-const TLS_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'CERT_SIGNATURE_FAILURE',
-  'EPROTO',
-  'ERR_SSL_WRONG_VERSION_NUMBER',
-]);
-
 /** Turns anything node-vault or axios threw into a secret-free failure. Never keeps the error object. */
-export function describeVaultError(error: unknown, address: string): VaultFailure {
+export function describeVaultError(
+  error: unknown,
+  address: string,
+  ours: ClientCertView = { configured: false },
+): VaultFailure {
   if (error instanceof TransportFailure) return error.failure;
   const e = (typeof error === 'object' && error !== null ? error : {}) as {
     code?: unknown;
@@ -84,7 +86,8 @@ export function describeVaultError(error: unknown, address: string): VaultFailur
     response?: { statusCode?: unknown };
   };
   const code = typeof e.code === 'string' ? e.code : '';
-  const message = scrubSecrets(typeof e.message === 'string' ? e.message : 'unknown error');
+  // Trimmed: OpenSSL ends its text with a newline, which would split the hint from it.
+  const message = scrubSecrets(typeof e.message === 'string' ? e.message : 'unknown error').trim();
   const statusCode = e.response?.statusCode;
   if (typeof statusCode === 'number') {
     return {
@@ -93,20 +96,24 @@ export function describeVaultError(error: unknown, address: string): VaultFailur
       message: `server answered ${statusCode}: ${message}`,
     };
   }
-  return describeTransportError(code, message, address);
+  return describeTransportError(code, message, address, ours);
 }
 
-function describeTransportError(code: string, message: string, address: string): VaultFailure {
+function describeTransportError(
+  code: string,
+  message: string,
+  address: string,
+  ours: ClientCertView,
+): VaultFailure {
   if (code === 'ECONNABORTED' || code === 'ETIMEDOUT' || /timeout/i.test(message)) {
     return { code: 'timeout', message: `no answer from ${address} in time` };
   }
-  if (TLS_CODES.has(code) || /certificate|self.signed|tls|ssl/i.test(message)) {
-    return {
-      code: 'tls',
-      message: `TLS verification of ${address} failed: ${message} (check VAULT_CACERT and VAULT_TLS_SERVER_NAME)`,
-    };
-  }
-  return { code: 'unreachable', message: `cannot reach ${address}: ${code || message}` };
+  return (
+    describeTlsFailure(code, message, address, ours) ?? {
+      code: 'unreachable',
+      message: `cannot reach ${address}: ${code || message}`,
+    }
+  );
 }
 
 function toSealStatus(body: unknown): SealStatus | undefined {
@@ -130,19 +137,50 @@ function toSealStatus(body: unknown): SealStatus | undefined {
 }
 
 export function createVaultClient(options: VaultClientOptions): VaultClient {
-  const tls = {
-    rejectUnauthorized: !options.skipVerify,
-    ...(options.ca !== undefined ? { ca: options.ca } : {}),
-    ...(options.clientCert !== undefined ? { cert: options.clientCert } : {}),
-    ...(options.clientKey !== undefined ? { key: options.clientKey } : {}),
-    ...(options.tlsServerName !== undefined ? { servername: options.tlsServerName } : {}),
+  // Every message names the server without the userinfo VAULT_ADDR may carry.
+  const shown = displayAddress(options.address);
+  const source = 'current' in options.tls ? options.tls : undefined;
+  const fixed = options.tls as TlsMaterial;
+  const material = (): TlsMaterial => (source ? source.current() : fixed);
+  const agentsFor = (files: TlsMaterial): HttpsAgents => {
+    const tls: AgentOptions = {
+      rejectUnauthorized: !options.skipVerify,
+      ...(files.ca !== undefined ? { ca: files.ca } : {}),
+      ...(files.cert !== undefined ? { cert: files.cert } : {}),
+      ...(files.key !== undefined ? { key: files.key } : {}),
+      ...(options.tlsServerName !== undefined ? { servername: options.tlsServerName } : {}),
+    };
+    return {
+      write: new Agent({ ...tls, keepAlive: false }),
+      read: new Agent({ ...tls, keepAlive: true, maxSockets: 1, maxFreeSockets: 1 }),
+    };
   };
+  const first = agentsFor(material());
   const transport = createTransport({
-    address: options.address,
-    httpsAgent: new Agent({ ...tls, keepAlive: false }),
-    keepAliveHttpsAgent: new Agent({ ...tls, keepAlive: true, maxSockets: 1, maxFreeSockets: 1 }),
+    address: shown,
+    httpsAgent: first.write,
+    keepAliveHttpsAgent: first.read,
     deadlineMs: options.requestTimeoutMs,
   });
+  // New files, new agents: the next request (and the next kept-alive read) uses them.
+  source?.onChange((files) => transport.replaceHttpsAgents(agentsFor(files)));
+
+  // After a TLS failure, the files are compared with what is in use (at most once a second): a
+  // rotation whose watch event was lost is then picked up at the next request.
+  let lastRefresh = Number.NEGATIVE_INFINITY;
+  const failed = async (error: unknown): Promise<VaultFailure> => {
+    const files = material();
+    const failure = describeVaultError(error, shown, {
+      configured: files.cert !== undefined,
+      expiredAt: expiredAt(files.cert, Date.now()),
+    });
+    if (failure.code === 'tls' && source && performance.now() - lastRefresh >= 1_000) {
+      lastRefresh = performance.now();
+      await source.refresh();
+    }
+    return failure;
+  };
+
   const client = nodeVault({
     endpoint: options.address,
     // node-vault's `debug` would print request bodies (shares) when DEBUG=node-vault is set.
@@ -171,7 +209,7 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
       try {
         return asStatus(await client.status());
       } catch (error) {
-        return { ok: false, failure: describeVaultError(error, options.address) };
+        return { ok: false, failure: await failed(error) };
       }
     },
     async submitShare(shareHex, wasLastShare) {
@@ -184,7 +222,7 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
           failure: { code: 'bad-answer', message: 'unseal answered without a seal status' },
         };
       } catch (error) {
-        const failure = describeVaultError(error, options.address);
+        const failure = await failed(error);
         if (
           failure.httpStatus !== undefined &&
           isKeySetRejection(failure.httpStatus, failure.message)
@@ -199,7 +237,7 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
         await client.unseal({ reset: true });
         return { ok: true };
       } catch (error) {
-        return { ok: false, failure: describeVaultError(error, options.address) };
+        return { ok: false, failure: await failed(error) };
       }
     },
     onConnectionLost: (listener) => transport.onConnectionLost(listener),

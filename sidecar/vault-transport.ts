@@ -51,7 +51,7 @@ export class TransportFailure extends Error {
 }
 
 export interface TransportOptions {
-  /** VAULT_ADDR as given, for messages. */
+  /** VAULT_ADDR as it may be shown (without userinfo, display-path.ts), for messages. */
   readonly address: string;
   readonly httpsAgent: https.Agent;
   /**
@@ -73,6 +73,11 @@ export interface Transport {
    * never proof of a restart: the caller checks the seal status, and decides from that.
    */
   onConnectionLost(listener: () => void): void;
+  /**
+   * Uses new https agents from the next request on (the TLS files changed). The old ones are
+   * destroyed once their requests in flight end; their connection closing is not reported as lost.
+   */
+  replaceHttpsAgents(agents: HttpsAgents): void;
   /** Aborts every request in flight and refuses new ones. */
   close(): void;
 }
@@ -192,6 +197,8 @@ function freshError(error: unknown): Error {
 /**
  * Watches the sockets an agent keeps free between reads: when one closes that we did not close,
  * the listeners hear of it. One socket at a time (`maxSockets: 1`), so at most one watch.
+ * `stop()` only stops listening: an agent replaced after a TLS file change is destroyed once its
+ * requests in flight are done, and its sockets closing then is no news.
  */
 function watchFreeSockets(agents: readonly http.Agent[], lost: () => void): { stop(): void } {
   const watched = new WeakSet<object>();
@@ -207,9 +214,46 @@ function watchFreeSockets(agents: readonly http.Agent[], lost: () => void): { st
   return {
     stop() {
       stopped = true;
+      for (const agent of agents) agent.off('free', onFree);
+    },
+  };
+}
+
+/** The two https agents: fresh connections for writes, one kept-alive, watched one for reads. */
+export interface HttpsAgents {
+  readonly write: https.Agent;
+  readonly read: https.Agent;
+}
+
+/**
+ * Agents in use, counted per request, so that a replaced pair is destroyed when its last request
+ * ends rather than under it (a share half-written on a destroyed socket is an error to sort out).
+ */
+function createAgentUse(): {
+  begin(agent: http.Agent): void;
+  end(agent: http.Agent): void;
+  retire(agents: readonly http.Agent[]): void;
+} {
+  const inUse = new Map<http.Agent, number>();
+  const retired = new Set<http.Agent>();
+  const destroyIfIdle = (agent: http.Agent): void => {
+    if (retired.has(agent) && !inUse.get(agent)) {
+      retired.delete(agent);
+      agent.destroy();
+    }
+  };
+  return {
+    begin: (agent) => inUse.set(agent, (inUse.get(agent) ?? 0) + 1),
+    end(agent) {
+      const left = (inUse.get(agent) ?? 1) - 1;
+      if (left > 0) inUse.set(agent, left);
+      else inUse.delete(agent);
+      destroyIfIdle(agent);
+    },
+    retire(agents) {
       for (const agent of agents) {
-        agent.off('free', onFree);
-        agent.destroy();
+        retired.add(agent);
+        destroyIfIdle(agent);
       }
     },
   };
@@ -221,11 +265,17 @@ export function createTransport(options: TransportOptions): Transport {
   // http too: never the (possibly proxied) global one.
   const httpAgent = new http.Agent({ keepAlive: false });
   const readHttpAgent = new http.Agent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1 });
-  const readHttpsAgent = options.keepAliveHttpsAgent ?? options.httpsAgent;
+  let httpsAgents: HttpsAgents = {
+    write: options.httpsAgent,
+    read: options.keepAliveHttpsAgent ?? options.httpsAgent,
+  };
   const listeners: (() => void)[] = [];
-  const watch = watchFreeSockets([readHttpAgent, readHttpsAgent], () => {
+  const lost = (): void => {
     for (const listener of listeners) listener();
-  });
+  };
+  const httpWatch = watchFreeSockets([readHttpAgent], lost);
+  let httpsWatch = watchFreeSockets([httpsAgents.read], lost);
+  const use = createAgentUse();
   const maxBytes = options.maxAnswerBytes ?? MAX_ANSWER_BYTES;
   const pending = new Set<AbortController>();
   let closed = false;
@@ -249,13 +299,20 @@ export function createTransport(options: TransportOptions): Transport {
   };
 
   const agentFor = (tls: boolean, read: boolean): http.Agent => {
-    if (tls) return read ? readHttpsAgent : options.httpsAgent;
+    if (tls) return read ? httpsAgents.read : httpsAgents.write;
     return read ? readHttpAgent : httpAgent;
   };
 
   return {
     onConnectionLost(listener) {
       listeners.push(listener);
+    },
+    replaceHttpsAgents(next) {
+      const old = httpsAgents;
+      httpsWatch.stop();
+      httpsAgents = next;
+      httpsWatch = watchFreeSockets([next.read], lost);
+      use.retire([old.write, old.read]);
     },
     async send(request) {
       if (closed) throw stopping();
@@ -266,12 +323,14 @@ export function createTransport(options: TransportOptions): Transport {
       pending.add(controller);
       // One clock for connect, TLS, headers and body together: a total deadline, not idle time.
       const deadline = setTimeout(() => controller.abort(DEADLINE), options.deadlineMs);
+      const agent = agentFor(url.protocol === 'https:', request.method === 'GET');
+      use.begin(agent);
       try {
         return await exchange({
           url,
           method: request.method,
           body,
-          agent: agentFor(url.protocol === 'https:', request.method === 'GET'),
+          agent,
           signal: controller.signal,
           maxBytes,
         });
@@ -280,11 +339,14 @@ export function createTransport(options: TransportOptions): Transport {
       } finally {
         clearTimeout(deadline);
         pending.delete(controller);
+        use.end(agent);
       }
     },
     close() {
       closed = true;
-      watch.stop();
+      httpWatch.stop();
+      httpsWatch.stop();
+      for (const agent of [readHttpAgent, httpsAgents.read, httpsAgents.write]) agent.destroy();
       for (const controller of pending) controller.abort(CLOSED);
     },
   };

@@ -20,6 +20,13 @@ export interface TlsFiles {
   readonly caPem: string;
   /** Name in the certificate the harness verifies (when it does not name 127.0.0.1). */
   readonly serverName?: string;
+  /**
+   * mTLS: the listener requires a client certificate signed by this CA
+   * (`tls_require_and_verify_client_cert`, `tls_client_ca_file`), and the harness's own client
+   * presents `client`.
+   */
+  readonly clientCaPem?: string;
+  readonly client?: { readonly certPem: string; readonly keyPem: string };
 }
 
 /**
@@ -73,6 +80,8 @@ export class OpenBaoServer {
   readonly devRootToken: string | undefined;
   private output = '';
   private exited: Promise<void> = Promise.resolve();
+  /** The listener's TLS files now (replaceTls changes them). */
+  private tls: TlsFiles | undefined;
 
   constructor(
     readonly options: ServerOptions,
@@ -82,17 +91,37 @@ export class OpenBaoServer {
     [this.apiPort, this.clusterPort] = ports;
     this.addr = `${options.tls ? 'https' : 'http'}://127.0.0.1:${this.apiPort}`;
     this.devRootToken = options.storage === 'dev' ? `dev-${randomUUID()}` : undefined;
-    if (options.tls) {
-      writeFileSync(join(this.dir, 'tls.crt'), options.tls.certPem);
-      writeFileSync(join(this.dir, 'tls.key'), options.tls.keyPem, { mode: 0o600 });
-      writeFileSync(join(this.dir, 'ca.crt'), options.tls.caPem);
+    if (options.tls) this.writeTls(options.tls);
+  }
+
+  private writeTls(tls: TlsFiles): void {
+    this.tls = tls;
+    writeFileSync(join(this.dir, 'tls.crt'), tls.certPem);
+    writeFileSync(join(this.dir, 'tls.key'), tls.keyPem, { mode: 0o600 });
+    writeFileSync(join(this.dir, 'ca.crt'), tls.caPem);
+    if (tls.clientCaPem) writeFileSync(join(this.dir, 'client-ca.crt'), tls.clientCaPem);
+  }
+
+  /**
+   * New TLS files for the listener (a rotated certificate, a new client CA), used from the next
+   * start on: call restart() after it. The listener must have been started with TLS.
+   */
+  replaceTls(tls: TlsFiles): void {
+    if (!this.options.tls) throw new Error('replaceTls: this server was started without TLS');
+    if (Boolean(tls.clientCaPem) !== Boolean(this.options.tls.clientCaPem)) {
+      throw new Error('replaceTls: mTLS on or off needs a new server');
     }
+    this.writeTls(tls);
   }
 
   get tlsClient(): TlsClientOptions | undefined {
-    const tls = this.options.tls;
+    const tls = this.tls;
     if (!tls) return undefined;
-    return tls.serverName ? { ca: tls.caPem, servername: tls.serverName } : { ca: tls.caPem };
+    return {
+      ca: tls.caPem,
+      ...(tls.serverName ? { servername: tls.serverName } : {}),
+      ...(tls.client ? { cert: tls.client.certPem, key: tls.client.keyPem } : {}),
+    };
   }
 
   /** Path of the CA file written beside the server's certificate (TLS servers only). */
@@ -107,8 +136,11 @@ export class OpenBaoServer {
 
   private configText(): string {
     const { storage, tls } = this.options;
+    const clientCerts = tls?.clientCaPem
+      ? `\n  tls_require_and_verify_client_cert = true\n  tls_client_ca_file = "${join(this.dir, 'client-ca.crt')}"`
+      : '';
     const listenerTls = tls
-      ? `tls_cert_file = "${join(this.dir, 'tls.crt')}"\n  tls_key_file = "${join(this.dir, 'tls.key')}"`
+      ? `tls_cert_file = "${join(this.dir, 'tls.crt')}"\n  tls_key_file = "${join(this.dir, 'tls.key')}"${clientCerts}`
       : 'tls_disable = true';
     const storageBlock =
       storage !== 'dev-uninit' && storage !== 'dev'

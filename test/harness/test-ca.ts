@@ -17,6 +17,8 @@ export interface IssueOptions {
   readonly ipAddresses?: readonly string[];
   readonly notBefore?: Date;
   readonly notAfter?: Date;
+  /** `client`: an mTLS client certificate (clientAuth EKU, which Go checks); `server` by default. */
+  readonly usage?: 'server' | 'client';
 }
 
 export interface IssuedCert {
@@ -99,7 +101,11 @@ export async function createTestCa(commonName = 'vault-autounseal test CA'): Pro
         x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment,
         true,
       ),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.ExtendedKeyUsageExtension([
+        opts.usage === 'client'
+          ? x509.ExtendedKeyUsage.clientAuth
+          : x509.ExtendedKeyUsage.serverAuth,
+      ]),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
       await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey, false, crypto),
     ];

@@ -7,6 +7,9 @@ import { request as httpsRequest } from 'node:https';
 export interface TlsClientOptions {
   readonly ca?: string;
   readonly servername?: string;
+  /** A client certificate and key, for a listener that requires one. */
+  readonly cert?: string;
+  readonly key?: string;
 }
 
 export interface VaultHttpResponse {
@@ -40,6 +43,7 @@ export async function vaultRequest(
         timeout: options.timeoutMs ?? 10_000,
         ...(options.tls?.ca ? { ca: options.tls.ca } : {}),
         ...(options.tls?.servername ? { servername: options.tls.servername } : {}),
+        ...(options.tls?.cert ? { cert: options.tls.cert, key: options.tls.key } : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];

@@ -1,14 +1,15 @@
 // The key directory seen from outside, with the built sidecar and a real OpenBao: thousands of junk
 // files beside the keys keep `/status` and the logs small, and a share used as a file name is never
 // printed.
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeSecretVolume } from '../../harness/key-volume.js';
 import { startOpenBao } from '../../harness/openbao.js';
 import { waitFor } from '../../harness/ports.js';
 import type { SidecarProcess } from '../../harness/sidecar-process.js';
-import { expectNoLeaks, sidecarFor, tempDir, track } from './context.js';
+import { expectNoLeaks, metricValue, sidecarFor, tempDir, track } from './context.js';
 
 /** Bytes of the longest line the sidecar printed. */
 const longestLine = (sidecar: SidecarProcess): number =>
@@ -75,6 +76,52 @@ describe('a share used as a key file name', () => {
     expect(status.keys.loaded).toBe(3);
     expect(status.keys.invalidFiles).toHaveLength(2);
     expect(sidecar.logs().some((l) => /keys reloaded/.test(String(l.msg)))).toBe(true);
+    await expectNoLeaks(sidecar, init);
+  });
+});
+
+describe('entries that are not key files (issue 21, item 16)', () => {
+  it('lists a FIFO, a sub-directory, a dangling symlink and a link out of the directory in /status, and uses none', async () => {
+    const server = track(await startOpenBao({ storage: 'persistent' }));
+    const init = await server.init(5, 3);
+    const keysDir = tempDir('keys');
+    // Two shares in the Secret-like volume; the third only behind a link out of it.
+    writeSecretVolume(keysDir, { 'key-0': init.keysHex[0]!, 'key-1': init.keysHex[1]! });
+    const elsewhere = tempDir('elsewhere');
+    writeFileSync(join(elsewhere, 'share'), init.keysHex[2]!);
+    symlinkSync(join(elsewhere, 'share'), join(keysDir, 'key-2'));
+    // Never opened: opening a FIFO with no writer would block the reader for good.
+    execFileSync('mkfifo', [join(keysDir, 'key-3')]);
+    mkdirSync(join(keysDir, 'key-4'));
+    symlinkSync('..data/key-5', join(keysDir, 'key-5'));
+
+    const sidecar = await sidecarFor(server.addr, keysDir);
+    const status = await waitFor('insufficient keys', async () => {
+      const s = await sidecar.status();
+      return s.state === 'insufficient-keys' ? s : undefined;
+    });
+    expect(status.keys.loaded).toBe(2);
+    expect(status.keys.invalidFiles).toEqual([
+      {
+        path: join(keysDir, 'key-2'),
+        reason: `symlink to ${join(realpathSync(elsewhere), 'share')}, outside the key directory: refused`,
+      },
+      { path: join(keysDir, 'key-3'), reason: 'not a regular file: a FIFO' },
+      { path: join(keysDir, 'key-4'), reason: 'not a regular file: a directory' },
+      { path: join(keysDir, 'key-5'), reason: 'symlink to a missing file' },
+    ]);
+    const metrics = await sidecar.metrics();
+    expect(metricValue(metrics, 'vault_autounseal_key_files_invalid')).toBe(4);
+    expect((await server.sealStatus()).sealed).toBe(true);
+
+    // The third share moved into the volume: unsealed, the link's target never having been read.
+    rmSync(join(keysDir, 'key-4'), { recursive: true });
+    writeSecretVolume(keysDir, {
+      'key-0': init.keysHex[0]!,
+      'key-1': init.keysHex[1]!,
+      'key-6': init.keysHex[2]!,
+    });
+    await server.waitUntil('unsealed', (s) => s.sealed === false, 30_000);
     await expectNoLeaks(sidecar, init);
   });
 });

@@ -68,9 +68,7 @@ function clientFor(
 ): ReturnType<typeof createVaultClient> {
   return createVaultClient({
     address,
-    ca: undefined,
-    clientCert: undefined,
-    clientKey: undefined,
+    tls: { ca: undefined, cert: undefined, key: undefined },
     tlsServerName: undefined,
     skipVerify: false,
     requestTimeoutMs,

@@ -1,7 +1,7 @@
 // What the key-directory reader says about entries it cannot use: each is named with the reason an
 // operator can act on, and the usable key files beside it still load. Temporary directories.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,8 @@ describe('a key file that fails to read', () => {
     ['ENOENT', 'vanished while reading'],
     // Swapped for a FIFO or a device after `stat` (readKeyFileText's own check).
     ['ENOTREG', 'not a regular file'],
+    // Not the file that was checked (a directory on the way re-pointed after the check).
+    ['ECHANGED', 'replaced while reading'],
     ['EIO', 'unreadable: EIO'],
     [undefined, 'unreadable: error'],
   ])('%s: is named as "%s", and the other keys load', async (code, reason) => {
@@ -44,12 +46,14 @@ describe('a key file that fails to read', () => {
 });
 
 describe('entries that are not key files', () => {
-  it('skips a directory named like a key file, without calling it invalid', async () => {
+  it('lists a directory named like a key file as not a regular file, and uses the others', async () => {
     const good = newHex();
     writeFileSync(join(root, 'key-0'), good);
     mkdirSync(join(root, 'key-1'));
     const snapshot = await readKeyDirectories([root]);
-    expect(snapshot.invalid).toEqual([]);
+    expect(snapshot.invalid).toEqual([
+      { path: join(root, 'key-1'), reason: 'not a regular file: a directory' },
+    ]);
     expect(snapshot.shares.map((s) => s.hex)).toEqual([good]);
   });
 
@@ -81,6 +85,19 @@ describe('entries that are not key files', () => {
 });
 
 describe('readKeyFileText', () => {
+  it('refuses a file that is not the one checked (another device and inode)', async () => {
+    writeFileSync(join(root, 'key'), newHex());
+    writeFileSync(join(root, 'other'), newHex());
+    const other = statSync(join(root, 'other'), { bigint: true });
+    await expect(
+      readKeyFileText(join(root, 'key'), { dev: other.dev, ino: other.ino }),
+    ).rejects.toMatchObject({ code: 'ECHANGED' });
+    const same = statSync(join(root, 'key'), { bigint: true });
+    await expect(
+      readKeyFileText(join(root, 'key'), { dev: same.dev, ino: same.ino }),
+    ).resolves.toHaveLength(66);
+  });
+
   it('refuses what is not a regular file once opened (ENOTREG), reading nothing', async () => {
     mkdirSync(join(root, 'swapped'));
     await expect(readKeyFileText(join(root, 'swapped'))).rejects.toMatchObject({

@@ -1,7 +1,7 @@
 // The key-directory reader on a real filesystem: bounded reads, the per-file cache, scrubbed paths
 // and per-directory states. Temporary directories; no server.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -195,7 +195,9 @@ describe('createKeyReader: re-reading only what changed', () => {
     const rekeyed = newShare();
     writeSecretVolume(root, { 'key-0': hexOf(rekeyed) });
     const after = await read();
-    expect(reads).toEqual([join(root, 'key-0')]);
+    // Read once, by its real path: in the new `..<timestamp>` directory the swap made.
+    expect(reads).toEqual([expect.stringMatching(/\/\.\.[^/]+\/key-0$/)]);
+    expect(reads[0]?.startsWith(`${realpathSync(root)}/`)).toBe(true);
     expect(after.shares.map((s) => s.hex)).toEqual([hexOf(rekeyed)]);
   });
 
