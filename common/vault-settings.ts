@@ -15,11 +15,20 @@ export type AddressCheck =
   | { readonly ok: false; readonly message: string };
 
 /**
- * `https://user:pass@host` → `https://…@host`: a value shown in an error message, a log line or
- * an admission answer never carries credentials. Also for text that is not a URL at all.
+ * Userinfo in a URL: after the scheme, everything up to the last `@` before the authority ends
+ * (at `/`, `?`, `#` or, for http(s), `\`), as the WHATWG URL parser reads it. The scheme is
+ * optional, so text that is not a URL at all is cleaned the same way.
+ */
+const USERINFO = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?[^/?#\\]*@/;
+
+/**
+ * VAULT_ADDR as it may be displayed (the start line, `/status`, every error message, an admission
+ * answer): `https://user:pass@host` → `https://host`. `/status` is served without
+ * authentication, so whatever is in the address would be anybody's. The request itself still uses
+ * the address as given.
  */
 export function displayAddress(text: string): string {
-  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/]*@/i, '$1…@');
+  return text.replace(USERINFO, '$1');
 }
 
 /**

@@ -13,18 +13,5 @@ export function displayPath(path: string): string {
   return path.split('/').map(scrubSecrets).join('/');
 }
 
-/**
- * Userinfo in a URL: after the scheme, everything up to the last `@` before the authority ends
- * (at `/`, `?`, `#` or, for http(s), `\`), as the WHATWG URL parser reads it.
- */
-const USERINFO = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#\\]*@/;
-
-/**
- * VAULT_ADDR as it may be displayed (the start line, `/status`, every error message): without
- * the `user:password@` a proxy or a load balancer may have been given. `/status` is served without
- * authentication, so whatever is in the address would be anybody's. The request itself still uses
- * the address as given.
- */
-export function displayAddress(address: string): string {
-  return address.replace(USERINFO, '$1');
-}
+// VAULT_ADDR without its userinfo: one rule for both programs.
+export { displayAddress } from '../common/vault-settings.js';

@@ -74,7 +74,7 @@ describe('VAULT_ADDR', () => {
     expect(problems).toEqual([
       {
         setting: 'BAO_ADDR',
-        message: '"ftp://…@vault:8200" is not an http:// or https:// address',
+        message: '"ftp://vault:8200" is not an http:// or https:// address',
       },
     ]);
   });

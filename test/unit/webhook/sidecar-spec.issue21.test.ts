@@ -190,7 +190,7 @@ describe('item 10: every copied value is judged with the sidecar’s own parsers
       const value = `ftp://admin:hunter2@${'h'.repeat(300)}`;
       const { message } = denial({ env: [{ name: 'VAULT_ADDR', value }] });
       expect(message).not.toContain('hunter2');
-      expect(message).toContain('"ftp://…@hhh');
+      expect(message).toContain('"ftp://hhh');
       expect(message.length).toBeLessThan(200);
     });
 
