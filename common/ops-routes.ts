@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
-import { METRICS_MAX_AGE_MS, cachedRender, type MetricsCacheOptions } from './metrics-cache.js';
+import { METRICS_CACHE, cachedRender, type MetricsCacheOptions } from './metrics-cache.js';
 
 export interface OpsProbes {
   /** Liveness: is the process doing its job loop? Never tied to the state of anything it watches. */
@@ -16,13 +16,13 @@ export function registerOpsRoutes(
   deps: {
     readonly registry: Registry;
     readonly probes: OpsProbes;
-    /** How rendered metrics are reused (common/metrics-cache.ts); 1 s on the monotonic clock by default. */
+    /** How rendered metrics are reused (common/metrics-cache.ts); METRICS_CACHE on the monotonic clock by default. */
     readonly metricsCache?: MetricsCacheOptions;
   },
 ): void {
   const renderMetrics = cachedRender(
     () => deps.registry.metrics(),
-    deps.metricsCache ?? { maxAgeMs: METRICS_MAX_AGE_MS, now: () => performance.now() },
+    deps.metricsCache ?? { ...METRICS_CACHE, now: () => performance.now() },
   );
   app.get('/healthz', async (_request, reply) => {
     const live = deps.probes.isLive();

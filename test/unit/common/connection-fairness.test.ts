@@ -81,6 +81,23 @@ describe('admitConnection', () => {
       expect(decide(open, 'new', limits)).toEqual({ kind: 'evict', limit: 'total', victim: 'f2' });
     });
 
+    it('spares a connection idle longer whose source holds fewer, wherever it is listed', () => {
+      const open = [
+        conn('f1', 'f', 9),
+        conn('f2', 'f', 5),
+        conn('f3', 'f', 8),
+        conn('k', 'kubelet', 1),
+      ];
+      const limits = { maxConnections: 4, maxConnectionsPerSource: 4 };
+      expect(decide(open, 'new', limits)).toEqual({ kind: 'evict', limit: 'total', victim: 'f2' });
+    });
+
+    it('takes the first of two idle since the same moment', () => {
+      const open = [conn('g1', 'g', 4), conn('h1', 'h', 4), conn('g2', 'g', 7), conn('h2', 'h', 4)];
+      const limits = { maxConnections: 4, maxConnectionsPerSource: 4 };
+      expect(decide(open, 'new', limits)).toEqual({ kind: 'evict', limit: 'total', victim: 'g1' });
+    });
+
     it('passes over a source whose connections are all busy', () => {
       const open = [
         conn('f1', 'f', null),

@@ -1,99 +1,117 @@
 // A /metrics flood must not render the registry once per request: renders are shared while one
-// runs and for a short time after (issue 21, item 6).
+// runs, and its body is reused for a time in proportion to what it cost (issue 21, item 6).
 import { describe, expect, it } from 'vitest';
-import { METRICS_MAX_AGE_MS, cachedRender } from '../../../common/metrics-cache.js';
+import { METRICS_CACHE, cachedRender } from '../../../common/metrics-cache.js';
 
-/** A render whose calls are counted and whose completion the test controls. */
-function scriptedRender() {
+/** A clock the test moves, and a render that takes `costMs` of it and counts its calls. */
+function setup(costMs: number, options: { renderShare?: number; maxAgeMs?: number } = {}) {
+  let now = 1_000;
+  let calls = 0;
+  const scrape = cachedRender(
+    () => {
+      calls += 1;
+      now += costMs;
+      return Promise.resolve(`render ${calls}`);
+    },
+    { renderShare: 0.05, maxAgeMs: 1_000, ...options, now: () => now },
+  );
+  return { scrape, calls: () => calls, advance: (ms: number) => (now += ms) };
+}
+
+/** A render whose completion the test controls, on a clock it moves. */
+function scripted() {
+  let now = 0;
   const pending: Array<{ resolve: (body: string) => void; reject: (error: Error) => void }> = [];
   let calls = 0;
-  const render = (): Promise<string> => {
-    calls += 1;
-    return new Promise((resolve, reject) => pending.push({ resolve, reject }));
-  };
+  const scrape = cachedRender(
+    () => {
+      calls += 1;
+      return new Promise<string>((resolve, reject) => pending.push({ resolve, reject }));
+    },
+    { renderShare: 0.05, maxAgeMs: 1_000, now: () => now },
+  );
   return {
-    render,
+    scrape,
     calls: () => calls,
+    advance: (ms: number) => (now += ms),
     finish: (body: string) => pending.shift()?.resolve(body),
     fail: (error: Error) => pending.shift()?.reject(error),
   };
 }
 
-function clock(start = 1_000) {
-  let now = start;
-  return { now: () => now, advance: (ms: number) => (now += ms) };
-}
-
 describe('cachedRender', () => {
-  it('renders once for any number of scrapes within the window', async () => {
-    const time = clock();
-    let calls = 0;
-    const scrape = cachedRender(() => Promise.resolve(`render ${++calls}`), {
-      maxAgeMs: 1_000,
-      now: time.now,
-    });
+  it('renders once for every scrape of a flood within the reuse time', async () => {
+    // A 10 ms render at 5 %: reused for 190 ms.
+    const { scrape, calls, advance } = setup(10);
     const bodies: string[] = [];
-    for (let i = 0; i < 50; i++) {
+    for (let i = 0; i < 38; i++) {
       bodies.push(await scrape());
-      time.advance(19); // 50 scrapes over 950 ms
+      advance(5);
     }
-    expect(calls).toBe(1);
+    expect(calls()).toBe(1);
     expect(new Set(bodies)).toEqual(new Set(['render 1']));
-  });
-
-  it('renders again once the window has passed since the last render ended', async () => {
-    const time = clock();
-    let calls = 0;
-    const scrape = cachedRender(() => Promise.resolve(`render ${++calls}`), {
-      maxAgeMs: 1_000,
-      now: time.now,
-    });
-    expect(await scrape()).toBe('render 1');
-    time.advance(999);
-    expect(await scrape()).toBe('render 1');
-    time.advance(1);
     expect(await scrape()).toBe('render 2');
   });
 
+  it.each([
+    // [render cost, share, max age, reused until (ms after the render ended)]
+    [10, 0.05, 1_000, 190], // 19 times the cost
+    [10, 0.5, 1_000, 10], // as long as the render
+    [100, 0.05, 1_000, 1_000], // 1,900 ms, capped
+    [100, 0.05, 500, 500], // the cap is the option
+    [0, 0.05, 1_000, 0], // a free render is never reused
+  ])(
+    'a %d ms render at share %d (max %d ms) is reused for %d ms',
+    async (cost, renderShare, maxAgeMs, reuseMs) => {
+      const { scrape, calls, advance } = setup(cost, { renderShare, maxAgeMs });
+      expect(await scrape()).toBe('render 1');
+      if (reuseMs > 0) {
+        advance(reuseMs - 1);
+        expect(await scrape()).toBe('render 1');
+        advance(1);
+      }
+      expect(await scrape()).toBe('render 2');
+      expect(calls()).toBe(2);
+    },
+  );
+
   it('shares one render among scrapes that arrive while it runs', async () => {
-    const time = clock();
-    const script = scriptedRender();
-    const scrape = cachedRender(script.render, { maxAgeMs: 1_000, now: time.now });
-    const waiting = [scrape(), scrape(), scrape()];
-    expect(script.calls()).toBe(1);
-    script.finish('body');
+    const render = scripted();
+    const waiting = [render.scrape(), render.scrape(), render.scrape()];
+    expect(render.calls()).toBe(1);
+    render.finish('body');
     expect(await Promise.all(waiting)).toEqual(['body', 'body', 'body']);
   });
 
-  it('measures the window from the end of a slow render, not its start', async () => {
-    const time = clock();
-    const script = scriptedRender();
-    const scrape = cachedRender(script.render, { maxAgeMs: 1_000, now: time.now });
-    const first = scrape();
-    time.advance(1_500);
-    script.finish('slow');
+  it('measures the render from its start and reuses the body from its end', async () => {
+    const render = scripted();
+    const first = render.scrape();
+    render.advance(20);
+    render.finish('slow');
     expect(await first).toBe('slow');
-    time.advance(500);
-    expect(await scrape()).toBe('slow');
-    expect(script.calls()).toBe(1);
+    render.advance(379); // 19 × 20 ms after the end, less 1
+    expect(await render.scrape()).toBe('slow');
+    expect(render.calls()).toBe(1);
+    render.advance(1);
+    void render.scrape();
+    expect(render.calls()).toBe(2);
   });
 
   it('keeps no failed render: every waiting scrape fails, the next one renders again', async () => {
-    const time = clock();
-    const script = scriptedRender();
-    const scrape = cachedRender(script.render, { maxAgeMs: 1_000, now: time.now });
-    const waiting = [scrape(), scrape()];
-    script.fail(new Error('collect failed'));
+    const render = scripted();
+    const waiting = [render.scrape(), render.scrape()];
+    render.advance(50);
+    render.fail(new Error('collect failed'));
     for (const result of await Promise.allSettled(waiting)) {
       expect(result).toMatchObject({ status: 'rejected', reason: { message: 'collect failed' } });
     }
-    const next = scrape();
-    expect(script.calls()).toBe(2);
-    script.finish('recovered');
+    const next = render.scrape();
+    expect(render.calls()).toBe(2);
+    render.finish('recovered');
     expect(await next).toBe('recovered');
   });
 
-  it('keeps a body for one second by default: well under any scrape interval', () => {
-    expect(METRICS_MAX_AGE_MS).toBe(1_000);
+  it('by default lets renders take 5 % of the time, and keeps a body 1 s at most', () => {
+    expect(METRICS_CACHE).toEqual({ renderShare: 0.05, maxAgeMs: 1_000 });
   });
 });
