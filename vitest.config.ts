@@ -9,6 +9,8 @@ const pureModules = [
   'sidecar/config.ts',
   'common/duration.ts',
   'common/sidecar-durations.ts',
+  'common/connection-fairness.ts',
+  'common/metrics-cache.ts',
   'webhook/config.ts',
   'webhook/should-inject.ts',
   'webhook/sidecar-spec.ts',
