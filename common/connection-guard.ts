@@ -70,11 +70,14 @@ export function guardConnections(
   };
 
   // Dropped and evicted connections are logged, at most once a minute per kind, with a count.
-  const report = (admission: Exclude<Admission<string>, { kind: 'accept' }>, source: string) => {
+  // `port` tells the listeners of one process apart (the webhook's 8443 and 8080).
+  const report = (admission: Exclude<Admission<string>, { kind: 'accept' }>, socket: Socket) => {
+    const source = socket.remoteAddress ?? 'unknown';
     const { log, suppressed } = limiter.shouldLog(`${admission.kind}:${admission.limit}`, now());
     if (!log) return;
     logger.warn(
       {
+        port: socket.localPort,
         limit: admission.limit,
         maxConnections: limits.maxConnections,
         maxConnectionsPerSource: limits.maxConnectionsPerSource,
@@ -89,7 +92,7 @@ export function guardConnections(
   server.on('connection', (socket: Socket) => {
     const source = socket.remoteAddress ?? 'unknown';
     const admission = admitConnection([...open.values()], source, limits);
-    if (admission.kind !== 'accept') report(admission, source);
+    if (admission.kind !== 'accept') report(admission, socket);
     if (admission.kind === 'refuse') {
       socket.destroy();
       return;

@@ -57,6 +57,7 @@ describe('a client holding every connection of :8210', () => {
     expect(lines[0]).toMatchObject({
       level: 'warn',
       component: 'http',
+      port,
       limit: 'per-source',
       maxConnections: 64,
       maxConnectionsPerSource: 16,

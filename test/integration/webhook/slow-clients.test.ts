@@ -188,7 +188,11 @@ describe('one client holding 1,000 idle connections to the HTTPS port', () => {
     // One source holds a quarter of the cap at most: the rest were closed as it opened them.
     expect(greedy.held()).toBeLessThanOrEqual(250);
     expect(webhook.logs.filter((line) => line.msg === EVICTED)).toEqual([
-      expect.objectContaining({ limit: 'per-source', maxConnectionsPerSource: 250 }),
+      expect.objectContaining({
+        port: webhook.port,
+        limit: 'per-source',
+        maxConnectionsPerSource: 250,
+      }),
     ]);
   }, 60_000);
 });
@@ -218,6 +222,8 @@ describe('one client holding every connection of the ops port (:8080)', () => {
       answers.push(await kubeletProbe(webhook.opsPort, i % 2 ? '/readyz' : '/healthz', 3_000));
     }
     expect(answers).toEqual(Array.from({ length: 25 }, () => 200));
-    expect(webhook.logs).toContainEqual(expect.objectContaining({ msg: EVICTED }));
+    expect(webhook.logs).toContainEqual(
+      expect.objectContaining({ msg: EVICTED, port: webhook.opsPort }),
+    );
   }, 60_000);
 });

@@ -152,6 +152,7 @@ describe('the ops HTTP server', () => {
       expect(warnings(EVICTED)).toEqual([
         expect.objectContaining({
           level: 'warn',
+          port,
           limit: 'per-source',
           maxConnections: 64,
           maxConnectionsPerSource: 16,
