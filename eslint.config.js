@@ -13,6 +13,8 @@ const PURE_FILES = [
   'sidecar/display-path.ts',
   'common/duration.ts',
   'common/sidecar-durations.ts',
+  'common/connection-fairness.ts',
+  'common/metrics-cache.ts',
   'webhook/should-inject.ts',
   'webhook/sidecar-spec.ts',
   'webhook/patch.ts',

@@ -11,6 +11,8 @@ const pureModules = [
   'sidecar/tls-failure.ts',
   'common/duration.ts',
   'common/sidecar-durations.ts',
+  'common/connection-fairness.ts',
+  'common/metrics-cache.ts',
   'webhook/config.ts',
   'webhook/should-inject.ts',
   'webhook/sidecar-spec.ts',

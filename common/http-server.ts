@@ -1,5 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { perSourceCap } from './connection-fairness.js';
+import { guardConnections, type GuardLimits } from './connection-guard.js';
 
 /**
  * Bounds on what clients of a plain-HTTP ops port can hold. Anything in the cluster may reach the
@@ -7,9 +9,12 @@ import type { Logger } from 'pino';
  * and these ports only ever answer small GETs to the kubelet, Prometheus and a human. Without
  * bounds Node keeps idle connections without limit and waits 60 s for headers and 300 s for a
  * request, so one pod could hold thousands of sockets and push the sidecar past its 128 Mi limit.
+ * A plain cap is not enough: one client holding all 64 idle sockets kept every kubelet probe out
+ * (issue 21), so a full listener closes an idle connection to let the newcomer in
+ * (common/connection-guard.ts, docs/adr/0005-ops-port-fairness.md).
  */
-export interface OpsServerLimits {
-  /** Open connections at most; past it new ones are closed at once. */
+export interface OpsServerLimits extends GuardLimits {
+  /** Open connections at most; past it the longest-idle one is closed for the newcomer. */
   readonly maxConnections: number;
   /** Time to receive one request's headers and body; then 408 and close. */
   readonly requestTimeoutMs: number;
@@ -19,6 +24,10 @@ export interface OpsServerLimits {
 
 export const OPS_SERVER_LIMITS: OpsServerLimits = Object.freeze({
   maxConnections: 64,
+  maxConnectionsPerSource: perSourceCap(64),
+  // Node's own default keep-alive timeout; kubelet probes never reuse a connection, and Prometheus
+  // reconnects at the next scrape (fastify's default is 72 s).
+  idleTimeoutMs: 5_000,
   requestTimeoutMs: 10_000,
   bodyLimitBytes: 1_024,
 });
@@ -38,6 +47,7 @@ export function createQuietFastify(
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: limits.bodyLimitBytes,
     requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.idleTimeoutMs,
     // Node checks both timeouts only on this sweep (default every 30 s).
     http: {
       headersTimeout: limits.requestTimeoutMs,
@@ -45,6 +55,6 @@ export function createQuietFastify(
       connectionsCheckingInterval: Math.min(1_000, limits.requestTimeoutMs),
     },
   });
-  app.server.maxConnections = limits.maxConnections;
+  guardConnections(app.server, { limits, logger });
   return app;
 }

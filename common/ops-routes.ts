@@ -1,5 +1,7 @@
+import { performance } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import { METRICS_CACHE, cachedRender, type MetricsCacheOptions } from './metrics-cache.js';
 
 export interface OpsProbes {
   /** Liveness: is the process doing its job loop? Never tied to the state of anything it watches. */
@@ -11,8 +13,17 @@ export interface OpsProbes {
 /** `/healthz`, `/readyz` and `/metrics`, shared by the sidecar and the webhook's plain-HTTP port. */
 export function registerOpsRoutes(
   app: FastifyInstance,
-  deps: { readonly registry: Registry; readonly probes: OpsProbes },
+  deps: {
+    readonly registry: Registry;
+    readonly probes: OpsProbes;
+    /** How rendered metrics are reused (common/metrics-cache.ts); METRICS_CACHE on the monotonic clock by default. */
+    readonly metricsCache?: MetricsCacheOptions;
+  },
 ): void {
+  const renderMetrics = cachedRender(
+    () => deps.registry.metrics(),
+    deps.metricsCache ?? { ...METRICS_CACHE, now: () => performance.now() },
+  );
   app.get('/healthz', async (_request, reply) => {
     const live = deps.probes.isLive();
     return reply.code(live ? 200 : 503).send({ status: live ? 'ok' : 'stalled' });
@@ -22,7 +33,7 @@ export function registerOpsRoutes(
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready' });
   });
   app.get('/metrics', async (_request, reply) => {
-    const body = await deps.registry.metrics();
+    const body = await renderMetrics();
     return reply.type(deps.registry.contentType).send(body);
   });
 }

@@ -98,8 +98,10 @@ export const SETTING_DOCS = {
   WEBHOOK_MAX_CONNECTIONS: {
     default: '1000',
     meaning:
-      'Open connections to the HTTPS port at most; past it new ones are closed at once. The ' +
-      'apiservers keep a few each.',
+      'Open connections to the HTTPS port at most, a quarter of them from one address. Past ' +
+      'either, the longest-idle connection makes room for the new one (the new one is closed ' +
+      'only if all are serving a review), and one idle for 5 s is closed. The apiservers keep a ' +
+      'few each and reconnect cheaply.',
   },
   LOG_LEVEL: { default: 'info', meaning: "pino level of the webhook's own logs." },
   SIDECAR_IMAGE: {

@@ -14,8 +14,9 @@ import {
 } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { perSourceCap } from '../common/connection-fairness.js';
+import { guardConnections, type GuardLimits } from '../common/connection-guard.js';
 import { createQuietFastify } from '../common/http-server.js';
-import { createRepeatLimiter } from '../common/repeat-limiter.js';
 import { registerOpsRoutes } from '../common/ops-routes.js';
 import { reviewAdmission, type AdmissionContext } from './admission.js';
 import type { WebhookConfig } from './config.js';
@@ -145,20 +146,25 @@ function connectionOptions(limits: WebhookServerDeps['config']['limits']): {
   };
 }
 
-/** Past WEBHOOK_MAX_CONNECTIONS Node closes new sockets at once; say so, at most once a minute. */
-function reportDrops(app: FastifyInstance<HttpsServer>, deps: WebhookServerDeps): void {
-  const { maxConnections } = deps.config.limits;
-  app.server.maxConnections = maxConnections;
-  const limiter = createRepeatLimiter();
-  app.server.on('drop', () => {
-    const { log, suppressed } = limiter.shouldLog('drop', Date.now());
-    if (log) {
-      deps.logger.warn(
-        { maxConnections, suppressed },
-        'connection limit reached: new connections are closed',
-      );
-    }
-  });
+/**
+ * An admission connection serving no request for this long is closed. The apiserver reconnects
+ * cheaply, and fastify's default (72 s) let 1,000 idle TLS connections hold the port for over a
+ * minute (issue 21). 5 s is Node's own default, which Go clients such as the apiserver meet
+ * everywhere.
+ */
+export const ADMISSION_IDLE_TIMEOUT_MS = 5_000;
+
+/**
+ * Past WEBHOOK_MAX_CONNECTIONS, or a quarter of it from one address, the longest-idle connection
+ * is closed for the newcomer; the newcomer only when every connection is serving a review
+ * (common/connection-guard.ts, docs/adr/0005-ops-port-fairness.md).
+ */
+function admissionGuardLimits(limits: WebhookServerDeps['config']['limits']): GuardLimits {
+  return {
+    maxConnections: limits.maxConnections,
+    maxConnectionsPerSource: perSourceCap(limits.maxConnections),
+    idleTimeoutMs: ADMISSION_IDLE_TIMEOUT_MS,
+  };
 }
 
 function buildAdmissionServer(deps: WebhookServerDeps): FastifyInstance<HttpsServer> {
@@ -174,9 +180,10 @@ function buildAdmissionServer(deps: WebhookServerDeps): FastifyInstance<HttpsSer
     loggerInstance: baseLogger(deps.logger),
     logController: new LogController({ disableRequestLogging: true }),
     requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: ADMISSION_IDLE_TIMEOUT_MS,
     return503OnClosing: true,
   }) as unknown as FastifyInstance<HttpsServer>;
-  reportDrops(app, deps);
+  guardConnections(app.server, { limits: admissionGuardLimits(limits), logger: deps.logger });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, parseJsonBody);
   app.setErrorHandler((error: FastifyError, request, reply) => {

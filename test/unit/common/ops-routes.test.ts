@@ -4,6 +4,7 @@ import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { createRegistry } from '../../../common/metrics-registry.js';
 import { registerOpsRoutes } from '../../../common/ops-routes.js';
+import { Gauge } from 'prom-client';
 
 async function probe(live: boolean, ready: boolean, path: string) {
   const app = Fastify();
@@ -40,5 +41,42 @@ describe('the ops routes', () => {
     const answer = await probe(true, true, '/metrics');
     expect(answer.status).toBe(200);
     expect(answer.type).toMatch(/^text\/plain; version=0\.0\.4/);
+  });
+});
+
+describe('/metrics under a flood of scrapes', () => {
+  it('renders the registry once for every scrape within the reuse time, then again', async () => {
+    let now = 0;
+    const registry = createRegistry({ defaultMetrics: false });
+    let renders = 0;
+    new Gauge({
+      name: 'renders',
+      help: 'how often the registry was rendered',
+      registers: [registry],
+      collect() {
+        renders += 1;
+        this.set(renders);
+        now += 10; // a render that takes 10 ms: reused for 190 ms at 5 %
+      },
+    });
+    const app = Fastify();
+    registerOpsRoutes(app, {
+      registry,
+      probes: { isLive: () => true, isReady: () => true },
+      metricsCache: { renderShare: 0.05, maxAgeMs: 1_000, now: () => now },
+    });
+    try {
+      const bodies: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        bodies.push((await app.inject({ method: 'GET', url: '/metrics' })).body);
+        now += 9;
+      }
+      expect(renders).toBe(1);
+      expect(bodies.every((body) => body.includes('renders 1'))).toBe(true);
+      now += 10;
+      expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toContain('renders 2');
+    } finally {
+      await app.close();
+    }
   });
 });
