@@ -2,7 +2,22 @@
 // engine (seal-round.ts) what to do, does it, and records what happened in metrics, logs and the
 // state behind `/status`. One tick at a time, on a self-rescheduling timer.
 import type { Logger } from 'pino';
-import { EMPTY_KEY_SNAPSHOT, type KeySnapshot } from './key-snapshot.js';
+import type { KeySnapshot } from './key-snapshot.js';
+import {
+  afterConnectionLost,
+  afterReachable,
+  afterSealStatus,
+  afterSubmitting,
+  afterUnreachable,
+  initialLoopState,
+  insufficientReportKey,
+  isLive,
+  isShamirSealed,
+  nextDelay,
+  type LoopState,
+  type ShownError,
+  type UnsealerState,
+} from './loop-state.js';
 import type { SidecarMetrics } from './metrics.js';
 import { createRepeatLimiter } from '../common/repeat-limiter.js';
 import {
@@ -17,11 +32,9 @@ import {
   candidateCount,
   decide,
   FRESH_ROUND,
-  INITIAL_MEMORY,
   reconcile,
   withKeySet,
   type Action,
-  type Memory,
   type RoundEvent,
   type SealStatus,
 } from './seal-round.js';
@@ -29,18 +42,8 @@ import type { Share } from './key-parsing.js';
 import { scrubSecrets } from './scrub.js';
 import type { SubmitResult, VaultFailure, VaultPort } from './vault-client.js';
 
-export type UnsealerState =
-  | 'starting'
-  | 'unreachable'
-  | 'not-initialized'
-  | 'recovery-seal'
-  | 'unsealed'
-  | 'paused'
-  | 'insufficient-keys'
-  | 'wrong-keys'
-  | 'backing-off'
-  | 'unsealing'
-  | 'awaiting-unseal';
+export type { UnsealerState } from './loop-state.js';
+export { FAST_POLL_MS, FAST_POLL_WINDOW_MS } from './loop-state.js';
 
 export interface UnsealerDeps {
   readonly vault: VaultPort;
@@ -85,12 +88,8 @@ export interface StatusView {
   readonly pauseSwitch: { readonly source: PauseSwitch['source']; readonly problem: string | null };
   readonly backoffUntil: string | null;
   readonly backoffReason: 'wrong-keys' | 'errors' | null;
-  readonly lastUnseal: { readonly at: string; readonly durationSeconds: number } | null;
-  readonly lastError: {
-    readonly code: string;
-    readonly message: string;
-    readonly at: string;
-  } | null;
+  readonly lastUnseal: LoopState['lastUnseal'];
+  readonly lastError: ShownError | null;
 }
 
 export interface Unsealer {
@@ -110,17 +109,6 @@ export interface Unsealer {
   isRunning(): boolean;
 }
 
-const EMPTY_KEYS: KeySnapshot = EMPTY_KEY_SNAPSHOT;
-
-/**
- * While a server that just dropped our connection is not answering yet, look this often. A refused
- * connection on loopback costs well under a millisecond; a restarted server is then seen within
- * this much of its API's first answer, instead of up to UNSEAL_RETRY_INTERVAL (or, before the
- * watch, UNSEAL_INTERVAL) later. See docs/adr/0004-restart-detection.md.
- */
-export const FAST_POLL_MS = 20;
-/** Fast polling stops this long after the connection was lost, if the server has not come back. */
-export const FAST_POLL_WINDOW_MS = 30_000;
 const PROBLEM_STATES: ReadonlySet<UnsealerState> = new Set([
   'unreachable',
   'insufficient-keys',
@@ -131,43 +119,26 @@ const PROBLEM_STATES: ReadonlySet<UnsealerState> = new Set([
 export function createUnsealer(deps: UnsealerDeps): Unsealer {
   const { vault, logger, metrics, clock, timing } = deps;
   const repeats = createRepeatLimiter();
-  const iso = (ms: number): string => new Date(ms).toISOString();
   // Every failure backs off from at least 1 s, doubling up to UNSEAL_MAX_BACKOFF.
   const backoffTiming = {
     baseMs: Math.max(1_000, timing.retryIntervalMs),
     maxMs: timing.maxBackoffMs,
   };
 
+  // The shell's own: the timer and the tick in flight. Everything else is in `loop` (loop-state.ts).
   let running = false;
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<void> | undefined;
   let wakeRequested = false;
-  let lastBeat = clock.now();
-  /** Until this time, an unreachable server is polled every FAST_POLL_MS. */
-  let fastPollUntil = 0;
-
-  let status: SealStatus | undefined;
-  let reachable = false;
-  let checkedAt: number | undefined;
-  let keys = EMPTY_KEYS;
-  let keysRead = false;
-  let pause: PauseSwitch = INITIAL_PAUSE_SWITCH;
-  /** The round, the search for a working share set, and the back-off: one record (seal-round.ts). */
-  let memory: Memory = INITIAL_MEMORY;
-  let sealedSince: number | undefined;
-  let submittedThisEpisode = false;
-  let state: UnsealerState = 'starting';
-  let lastUnseal: StatusView['lastUnseal'] = null;
-  let lastError: StatusView['lastError'] = null;
-  let insufficientReportedFor = '';
+  let loop: LoopState = initialLoopState(clock.now());
 
   const beat = (): void => {
-    lastBeat = clock.now();
+    loop = { ...loop, lastBeat: clock.now() };
   };
 
   function recordError(failure: VaultFailure, context: string): void {
     const now = clock.now();
-    lastError = { code: failure.code, message: failure.message, at: iso(now) };
+    loop = { ...loop, lastError: { code: failure.code, message: failure.message, at: iso(now) } };
     const { log, suppressed } = repeats.shouldLog(`${context}:${failure.code}`, now);
     if (log) {
       logger.error(
@@ -185,9 +156,9 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
   }
 
   function setState(next: UnsealerState, fields: Record<string, unknown> = {}): void {
-    if (next === state) return;
-    const previous = state;
-    state = next;
+    const previous = loop.state;
+    if (next === previous) return;
+    loop = { ...loop, state: next };
     // Back in touch: the next failure of any kind is news again, and is logged at once.
     if (previous === 'unreachable') repeats.clear('seal-status:');
     // Reported elsewhere: unreachable through recordError (with its repeat limit), paused by refreshPause.
@@ -198,14 +169,14 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
 
   async function refreshKeys(): Promise<void> {
     const next = await deps.readKeys();
+    const { keys, keysRead } = loop;
     const changed =
       !keysRead ||
       next.fingerprint !== keys.fingerprint ||
       JSON.stringify(next.invalid) !== JSON.stringify(keys.invalid);
-    keys = next;
-    keysRead = true;
     // The search for a working set is about this exact list of shares, in this order.
-    memory = withKeySet(memory, next.shares.map((share) => share.hex).join(','));
+    const memory = withKeySet(loop.memory, next.shares.map((share) => share.hex).join(','));
+    loop = { ...loop, keys: next, keysRead: true, memory };
     // So are its suspects: a key change clears them, in /status and in the gauge alike.
     metrics.keyFilesSuspect.set(suspectFiles().length);
     metrics.keysLoaded.set(next.shares.length);
@@ -237,9 +208,9 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
   }
 
   async function refreshPause(): Promise<void> {
-    const previous = pause;
+    const previous = loop.pause;
     const next = nextPauseSwitch(previous, await deps.readPause());
-    pause = next;
+    loop = { ...loop, pause: next };
     metrics.paused.set(next.paused ? 1 : 0);
     metrics.pauseSwitchUnreadable.set(next.source === 'unreadable' ? 1 : 0);
     reportPauseSwitch(previous, next);
@@ -280,81 +251,58 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     }
   }
 
-  /** The sealed → unsealed transition: metrics and the one log line, with time-to-unseal. */
-  function onUnsealed(now: number): void {
-    if (sealedSince === undefined) {
-      setState('unsealed');
-      return;
-    }
-    const durationSeconds = (now - sealedSince) / 1000;
-    sealedSince = undefined;
-    if (submittedThisEpisode) {
-      metrics.unseals.inc({ result: 'success' });
-      metrics.unsealDuration.observe(durationSeconds);
-      metrics.lastUnsealTimestamp.set(now / 1000);
-      lastUnseal = { at: iso(now), durationSeconds };
-      setState('unsealed', { durationSeconds });
-    } else {
-      setState('unsealed', { unsealedBy: 'someone else' });
-    }
-    submittedThisEpisode = false;
-  }
-
-  function exportStatus(next: SealStatus, shamirSealed: boolean): void {
+  function exportStatus(next: SealStatus): void {
     metrics.vaultSealed.set(next.sealed ? 1 : 0);
     metrics.vaultInitialized.set(next.initialized ? 1 : 0);
     metrics.unsealThreshold.set(next.threshold);
-    metrics.keysInsufficient.set(shamirSealed && keys.shares.length < next.threshold ? 1 : 0);
+    const short = isShamirSealed(next) && loop.keys.shares.length < next.threshold;
+    metrics.keysInsufficient.set(short ? 1 : 0);
   }
 
+  /** A seal status seen: metrics, and the one log line of each sealed → unsealed transition. */
   function observe(next: SealStatus): void {
     const now = clock.now();
-    status = next;
-    const sealed = next.initialized && next.sealed && !next.recoverySeal && next.threshold > 0;
-    exportStatus(next, sealed);
-    if (sealed && sealedSince === undefined) {
-      sealedSince = now;
+    const folded = afterSealStatus(loop, next, now);
+    loop = folded.loop;
+    exportStatus(next);
+    const event = folded.event;
+    if (event?.kind === 'sealed') {
       logger.info({ threshold: next.threshold, progress: next.progress }, 'vault is sealed');
+    } else if (event?.kind === 'found-unsealed') {
+      setState('unsealed');
+    } else if (event?.kind === 'unsealed' && event.by === 'us') {
+      const durationSeconds = event.durationMs / 1000;
+      metrics.unseals.inc({ result: 'success' });
+      metrics.unsealDuration.observe(durationSeconds);
+      metrics.lastUnsealTimestamp.set(now / 1000);
+      loop = { ...loop, lastUnseal: { at: iso(now), durationSeconds } };
+      setState('unsealed', { durationSeconds });
+    } else if (event?.kind === 'unsealed') {
+      setState('unsealed', { unsealedBy: 'someone else' });
     }
-    if (next.initialized && !next.sealed) onUnsealed(now);
   }
 
   function reportBlocked(action: Action): void {
+    const { status, keys } = loop;
     if (action.kind !== 'blocked' || !status) return;
-    if (action.reason === 'insufficient-keys') {
-      const key = `${keys.fingerprint}|${status.threshold}`;
-      if (insufficientReportedFor !== key) {
-        insufficientReportedFor = key;
-        logger.error(
-          {
-            loaded: keys.shares.length,
-            threshold: status.threshold,
-            sources: keys.sources.map((s) => s.path),
-            invalidFiles: keys.invalid,
-          },
-          `insufficient keys: ${keys.shares.length} distinct share(s) loaded, the server needs ${status.threshold}; submitting nothing`,
-        );
-      }
-    }
-  }
-
-  function stateFor(action: Action): UnsealerState {
-    switch (action.kind) {
-      case 'idle':
-        return action.reason === 'unsealed' ? 'unsealed' : 'not-initialized';
-      case 'blocked':
-        // Every block reason is a state of the same name.
-        return action.reason;
-      case 'await-unseal':
-        return 'awaiting-unseal';
-      default:
-        return 'unsealing';
-    }
+    if (action.reason !== 'insufficient-keys') return;
+    const key = insufficientReportKey(keys, status.threshold);
+    if (loop.insufficientReportedFor === key) return;
+    loop = { ...loop, insufficientReportedFor: key };
+    logger.error(
+      {
+        loaded: keys.shares.length,
+        threshold: status.threshold,
+        sources: keys.sources.map((s) => s.path),
+        invalidFiles: keys.invalid,
+      },
+      `insufficient keys: ${keys.shares.length} distinct share(s) loaded, the server needs ${status.threshold}; submitting nothing`,
+    );
   }
 
   function suspectFiles(): string[] {
-    const suspects = new Set(memory.search.suspects);
-    return keys.shares.filter((share) => suspects.has(share.hex)).map((share) => share.origin);
+    const suspects = new Set(loop.memory.search.suspects);
+    return loop.keys.shares.filter((share) => suspects.has(share.hex)).map((s) => s.origin);
   }
 
   /** Our own round failed at the threshold; either another candidate set is tried, or we back off. */
@@ -363,6 +311,7 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     threshold: number,
   ): void {
     const now = clock.now();
+    const { keys, memory } = loop;
     metrics.keySubmissions.inc({ result: 'rejected' });
     metrics.unseals.inc({ result: 'failure' });
     const tried = memory.search.rejected.length;
@@ -376,13 +325,14 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       return;
     }
     const retryInSeconds = Math.max(0, memory.backoff.until - now) / 1000;
-    lastError = {
+    const lastError = {
       code: 'wrong-keys',
       message: `the server rejected every combination tried (${tried} of ${threshold} out of ${keys.shares.length} shares): shares of another server, or an old key set`,
       at: iso(now),
     };
+    loop = { ...loop, lastError };
     if (memory.search.reported) return;
-    memory = { ...memory, search: { ...memory.search, reported: true } };
+    loop = { ...loop, memory: { ...memory, search: { ...memory.search, reported: true } } };
     logger.error(
       { sources: keys.sources.map((s) => s.path), tried, retryInSeconds },
       'key set rejected: the server says these shares do not unseal it; backing off until the key files change',
@@ -399,7 +349,7 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
   }
 
   function onSuspects(before: readonly string[]): void {
-    if (memory.search.suspects.join() === before.join()) return;
+    if (loop.memory.search.suspects.join() === before.join()) return;
     const files = suspectFiles();
     metrics.keyFilesSuspect.set(files.length);
     if (files.length > 0) {
@@ -440,25 +390,25 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
 
   /** One submission and what follows from its answer. Returns the status to continue with, if any. */
   async function submitOne(current: SealStatus, share: Share): Promise<SealStatus | undefined> {
-    submittedThisEpisode = true;
+    loop = afterSubmitting(loop);
     const wasLastShare = current.progress + 1 >= current.threshold;
     const answer = await vault.submitShare(share.hex, wasLastShare);
     beat();
-    const suspectsBefore = memory.search.suspects;
+    const suspectsBefore = loop.memory.search.suspects;
     const folded = afterSubmit(
-      memory,
+      loop.memory,
       {
         share,
         progressBefore: current.progress,
         threshold: current.threshold,
-        shares: keys.shares,
+        shares: loop.keys.shares,
       },
       answer.kind === 'error'
         ? { ...answer, timedOut: answer.failure?.code === 'timeout' }
         : answer,
       { now: clock.now(), timing: backoffTiming },
     );
-    memory = folded.memory;
+    loop = { ...loop, memory: folded.memory };
     const goesOn = record(folded.event, answer, current.threshold);
     onSuspects(suspectsBefore);
     if (answer.kind === 'status') observe(answer.status);
@@ -468,21 +418,17 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
   async function checkStatus(): Promise<SealStatus | undefined> {
     const result = await vault.sealStatus();
     beat();
-    checkedAt = clock.now();
     if (!result.ok) {
       metrics.checks.inc({ result: 'error' });
       metrics.vaultUp.set(0);
-      reachable = false;
-      // The server went away (a restart, a crash): whatever round it had is gone with its memory,
-      // and a node we were waiting on to finish joining will come back sealed, not joining.
-      memory = { ...memory, round: FRESH_ROUND };
+      loop = afterUnreachable(loop, clock.now());
       setState('unreachable');
       recordError(result.failure, 'seal-status');
       return undefined;
     }
     metrics.checks.inc({ result: 'ok' });
     metrics.vaultUp.set(1);
-    reachable = true;
+    loop = afterReachable(loop, clock.now());
     observe(result.status);
     return result.status;
   }
@@ -492,18 +438,19 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     const reset = await vault.resetRound();
     beat();
     if (reset.ok) {
-      memory = { ...memory, round: FRESH_ROUND };
+      loop = { ...loop, memory: { ...loop.memory, round: FRESH_ROUND } };
       return checkStatus();
     }
-    memory = afterFailedRequest(memory, { now: clock.now(), timing: backoffTiming });
+    const memory = afterFailedRequest(loop.memory, { now: clock.now(), timing: backoffTiming });
+    loop = { ...loop, memory };
     if (reset.failure) recordError(reset.failure, 'unseal reset');
     return undefined;
   }
 
   async function step(current: SealStatus): Promise<SealStatus | undefined> {
     const now = clock.now();
-    const reconciled = reconcile(memory, current, now);
-    memory = reconciled.memory;
+    const reconciled = reconcile(loop.memory, current, now);
+    loop = { ...loop, memory: reconciled.memory };
     if (reconciled.event === 'await-expired') {
       metrics.unseals.inc({ result: 'failure' });
       logger.warn(
@@ -514,9 +461,9 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     await refreshPause();
     const action = decide({
       status: current,
-      shares: keys.shares,
-      paused: pause.paused,
-      memory,
+      shares: loop.keys.shares,
+      paused: loop.pause.paused,
+      memory: loop.memory,
       now,
     });
     setState(stateFor(action), action.kind === 'blocked' ? { reason: action.reason } : {});
@@ -530,17 +477,9 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     await refreshKeys();
     let current = await checkStatus();
     // Bounded: every step submits a distinct share, resets once, or stops.
-    for (let steps = 0; current && steps < keys.shares.length * 2 + 4; steps++) {
+    for (let steps = 0; current && steps < loop.keys.shares.length * 2 + 4; steps++) {
       current = await step(current);
     }
-  }
-
-  function nextDelay(): number {
-    if (status && status.initialized && !status.sealed && reachable) return timing.intervalMs;
-    if (!reachable && clock.now() < fastPollUntil) {
-      return Math.min(FAST_POLL_MS, timing.retryIntervalMs);
-    }
-    return timing.retryIntervalMs;
   }
 
   function schedule(delayMs: number): void {
@@ -572,7 +511,7 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       })
       .finally(() => {
         inFlight = undefined;
-        schedule(wakeRequested ? 0 : nextDelay());
+        schedule(wakeRequested ? 0 : nextDelay(loop, clock.now(), timing));
       });
   }
 
@@ -580,58 +519,6 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     if (!running) return;
     if (inFlight) wakeRequested = true;
     else schedule(0);
-  }
-
-  function vaultView(): StatusView['vault'] {
-    const base = { reachable, checkedAt: checkedAt === undefined ? null : iso(checkedAt) };
-    if (!status) {
-      return {
-        ...base,
-        initialized: null,
-        sealed: null,
-        threshold: null,
-        shares: null,
-        progress: null,
-        version: null,
-        sealType: null,
-        recoverySeal: null,
-      };
-    }
-    return {
-      ...base,
-      initialized: status.initialized,
-      sealed: status.sealed,
-      threshold: status.threshold,
-      shares: status.shares,
-      progress: status.progress,
-      version: status.version,
-      sealType: status.type,
-      recoverySeal: status.recoverySeal,
-    };
-  }
-
-  function buildView(): StatusView {
-    const now = clock.now();
-    const waiting = memory.backoff.until > now;
-    return {
-      state,
-      vault: vaultView(),
-      keys: {
-        loaded: keys.shares.length,
-        insufficient:
-          status !== undefined && status.initialized && keys.shares.length < status.threshold,
-        sources: keys.sources.map((s) => ({ path: s.path, shares: s.shares })),
-        invalidFiles: keys.invalid.map((i) => ({ path: i.path, reason: i.reason })),
-        suspectFiles: suspectFiles(),
-      },
-      paused: pause.paused,
-      pauseAnnotationUnrecognised: pause.unrecognisedValue ?? null,
-      pauseSwitch: { source: pause.source, problem: pause.problem ?? null },
-      backoffUntil: waiting ? iso(memory.backoff.until) : null,
-      backoffReason: waiting ? (memory.backoff.reason ?? null) : null,
-      lastUnseal,
-      lastError,
-    };
   }
 
   return {
@@ -647,15 +534,82 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     },
     wake,
     connectionLost() {
-      fastPollUntil = clock.now() + FAST_POLL_WINDOW_MS;
+      loop = afterConnectionLost(loop, clock.now());
       wake();
     },
     isRunning: () => running,
-    isLive() {
-      const longest = Math.max(timing.intervalMs, timing.retryIntervalMs, timing.requestTimeoutMs);
-      return running && clock.now() - lastBeat <= 3 * longest;
+    isLive: () => running && isLive(loop, clock.now(), timing),
+    view: () => buildView(loop, suspectFiles(), clock.now()),
+  };
+}
+
+function stateFor(action: Action): UnsealerState {
+  switch (action.kind) {
+    case 'idle':
+      return action.reason === 'unsealed' ? 'unsealed' : 'not-initialized';
+    case 'blocked':
+      // Every block reason is a state of the same name.
+      return action.reason;
+    case 'await-unseal':
+      return 'awaiting-unseal';
+    default:
+      return 'unsealing';
+  }
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+function vaultView(loop: LoopState): StatusView['vault'] {
+  const { status, reachable, checkedAt } = loop;
+  const base = { reachable, checkedAt: checkedAt === undefined ? null : iso(checkedAt) };
+  if (!status) {
+    return {
+      ...base,
+      initialized: null,
+      sealed: null,
+      threshold: null,
+      shares: null,
+      progress: null,
+      version: null,
+      sealType: null,
+      recoverySeal: null,
+    };
+  }
+  return {
+    ...base,
+    initialized: status.initialized,
+    sealed: status.sealed,
+    threshold: status.threshold,
+    shares: status.shares,
+    progress: status.progress,
+    version: status.version,
+    sealType: status.type,
+    recoverySeal: status.recoverySeal,
+  };
+}
+
+/** What `/status` shows: the record, with times as ISO strings. */
+function buildView(loop: LoopState, suspectFiles: string[], now: number): StatusView {
+  const { keys, status, pause, memory } = loop;
+  const waiting = memory.backoff.until > now;
+  return {
+    state: loop.state,
+    vault: vaultView(loop),
+    keys: {
+      loaded: keys.shares.length,
+      insufficient:
+        status !== undefined && status.initialized && keys.shares.length < status.threshold,
+      sources: keys.sources.map((s) => ({ path: s.path, shares: s.shares })),
+      invalidFiles: keys.invalid.map((i) => ({ path: i.path, reason: i.reason })),
+      suspectFiles,
     },
-    view: () => buildView(),
+    paused: pause.paused,
+    pauseAnnotationUnrecognised: pause.unrecognisedValue ?? null,
+    pauseSwitch: { source: pause.source, problem: pause.problem ?? null },
+    backoffUntil: waiting ? iso(memory.backoff.until) : null,
+    backoffReason: waiting ? (memory.backoff.reason ?? null) : null,
+    lastUnseal: loop.lastUnseal,
+    lastError: loop.lastError,
   };
 }
 
