@@ -2,9 +2,19 @@
 // it: the last seal status, the key files, the pause switch, the round engine's memory
 // (seal-round.ts), the sealed episode, what was reported, and the wake-up schedule. unsealer.ts
 // does the I/O and the logging; every "what did this observation change" is decided here.
+// Times: every deadline and duration is on the monotonic clock (UnsealerDeps.clock.monotonic);
+// only `checkedAt` and the ISO strings, which are shown, come from the wall clock.
 import { EMPTY_KEY_SNAPSHOT, type KeySnapshot } from './key-snapshot.js';
 import { INITIAL_PAUSE_SWITCH, type PauseSwitch } from './pause.js';
-import { FRESH_ROUND, INITIAL_MEMORY, type Memory, type SealStatus } from './seal-round.js';
+import {
+  afterFailedRequest,
+  FRESH_ROUND,
+  INITIAL_MEMORY,
+  type BackoffTiming,
+  type Memory,
+  type RoundEvent,
+  type SealStatus,
+} from './seal-round.js';
 
 export type UnsealerState =
   | 'starting'
@@ -30,18 +40,24 @@ export interface ShownError {
 export interface Episode {
   /** When the server was first seen sealed in this episode; undefined while not sealed. */
   readonly sealedSince: number | undefined;
-  /** Our shares went in during this episode. */
-  readonly submitted: boolean;
+  /**
+   * A round of ours completed in this episode: t of our shares went in and the server took them
+   * (unsealed, or a follower joining). Only then is the unseal ours: a round that held someone
+   * else's shares, or an unseal by hand, earns no credit, however many of our shares went in.
+   */
+  readonly completed: boolean;
 }
 
-export const NO_EPISODE: Episode = Object.freeze({ sealedSince: undefined, submitted: false });
+export const NO_EPISODE: Episode = Object.freeze({ sealedSince: undefined, completed: false });
 
 export interface LoopState {
   /** The last seal status the server gave (a check or an unseal answer). */
   readonly status: SealStatus | undefined;
   /** Whether the last seal-status check got an answer. */
   readonly reachable: boolean;
-  /** When the last seal-status check answered or failed. */
+  /** The last seal-status check was answered 429: wait out the back-off before the next one. */
+  readonly rateLimited: boolean;
+  /** When the last seal-status check answered or failed (wall clock: shown in /status). */
   readonly checkedAt: number | undefined;
   readonly keys: KeySnapshot;
   /** The key files were read at least once (the first read is always reported). */
@@ -59,12 +75,19 @@ export interface LoopState {
   readonly lastBeat: number;
   /** Until this time, an unreachable server is polled every FAST_POLL_MS. */
   readonly fastPollUntil: number;
+  /** When the last check a closed connection asked for ran, or is due to run. */
+  readonly lastCloseCheckAt: number;
+  /** A check a closed connection asked for, held back by the rate limit: due at this time. */
+  readonly closeCheckDue: number | undefined;
+  /** Closed connections counted since `since` (a window of CLOSE_COUNT_WINDOW_MS). */
+  readonly closes: { readonly since: number; readonly count: number };
 }
 
 export function initialLoopState(now: number): LoopState {
   return {
     status: undefined,
     reachable: false,
+    rateLimited: false,
     checkedAt: undefined,
     keys: EMPTY_KEY_SNAPSHOT,
     keysRead: false,
@@ -77,6 +100,9 @@ export function initialLoopState(now: number): LoopState {
     insufficientReportedFor: '',
     lastBeat: now,
     fastPollUntil: 0,
+    lastCloseCheckAt: Number.NEGATIVE_INFINITY,
+    closeCheckDue: undefined,
+    closes: { since: now, count: 0 },
   };
 }
 
@@ -89,6 +115,16 @@ export function initialLoopState(now: number): LoopState {
 export const FAST_POLL_MS = 20;
 /** Fast polling stops this long after the connection was lost, if the server has not come back. */
 export const FAST_POLL_WINDOW_MS = 30_000;
+/**
+ * While the server answers, closed connections start at most one check per this long. A server
+ * that closes every idle connection at once (OpenBao with `http_idle_timeout = "20ms"`, a proxy)
+ * would otherwise draw a check per close: dozens a second, for nothing. A restart is still seen at
+ * once: its close comes after quiet, or the rate-limited check fails and fast polling takes over.
+ */
+export const CLOSE_CHECK_GAP_MS = 1_000;
+/** Closes are counted over this window; more than FAST_CLOSES in it is worth a warning. */
+export const CLOSE_COUNT_WINDOW_MS = 10_000;
+export const FAST_CLOSES = 5;
 
 /** What seeing a seal status meant for the episode. */
 export type SealEvent =
@@ -121,7 +157,7 @@ export function afterSealStatus(
     return { loop: { ...seen, episode: NO_EPISODE }, event: { kind: 'found-unsealed' } };
   }
   const durationMs = now - episode.sealedSince;
-  const by = episode.submitted ? 'us' : 'someone-else';
+  const by = episode.completed ? 'us' : 'someone-else';
   return { loop: { ...seen, episode: NO_EPISODE }, event: { kind: 'unsealed', by, durationMs } };
 }
 
@@ -130,7 +166,9 @@ export function afterUnreachable(loop: LoopState, now: number): LoopState {
   return {
     ...loop,
     reachable: false,
+    rateLimited: false,
     checkedAt: now,
+    closeCheckDue: undefined,
     // A restart or a crash: the server's round is gone with its memory, and a node we were
     // waiting on to finish joining will come back sealed, not joining.
     memory: { ...loop.memory, round: FRESH_ROUND },
@@ -139,12 +177,33 @@ export function afterUnreachable(loop: LoopState, now: number): LoopState {
 
 /** The seal-status check answered. */
 export function afterReachable(loop: LoopState, now: number): LoopState {
-  return { ...loop, reachable: true, checkedAt: now };
+  return { ...loop, reachable: true, rateLimited: false, checkedAt: now, closeCheckDue: undefined };
 }
 
-/** One of our shares is about to go in. */
-export function afterSubmitting(loop: LoopState): LoopState {
-  return { ...loop, episode: { ...loop.episode, submitted: true } };
+/**
+ * The seal-status check was answered 429: the server is up (reachable) but limits us. Back off as
+ * after any failed request, and check no sooner than that (`nextDelay`): hammering a rate limit
+ * only keeps it shut. The round is kept: the server did not go away.
+ */
+export function afterRateLimited(
+  loop: LoopState,
+  at: { readonly now: number; readonly wall: number; readonly timing: BackoffTiming },
+): LoopState {
+  const failed = afterFailedRequest(loop.memory, { now: at.now, timing: at.timing });
+  return {
+    ...loop,
+    reachable: true,
+    rateLimited: true,
+    checkedAt: at.wall,
+    closeCheckDue: undefined,
+    memory: { ...failed, round: loop.memory.round },
+  };
+}
+
+/** What the round engine made of an answer (its memory already folded into the record). */
+export function afterRoundEvent(loop: LoopState, event: RoundEvent): LoopState {
+  const ours = event === 'unsealed' || (event === 'awaiting-unseal' && !loop.memory.round.foreign);
+  return ours ? { ...loop, episode: { ...loop.episode, completed: true } } : loop;
 }
 
 export interface LoopTiming {
@@ -155,15 +214,52 @@ export interface LoopTiming {
 
 /** How long to wait before the next check, when nothing asked for one sooner. */
 export function nextDelay(loop: LoopState, now: number, timing: LoopTiming): number {
+  const base = baseDelay(loop, now, timing);
+  if (loop.closeCheckDue === undefined) return base;
+  return Math.min(base, Math.max(0, loop.closeCheckDue - now));
+}
+
+function baseDelay(loop: LoopState, now: number, timing: LoopTiming): number {
   const { status, reachable } = loop;
+  if (loop.rateLimited) return Math.max(timing.retryIntervalMs, loop.memory.backoff.until - now);
   if (status && status.initialized && !status.sealed && reachable) return timing.intervalMs;
   if (!reachable && now < loop.fastPollUntil) return Math.min(FAST_POLL_MS, timing.retryIntervalMs);
   return timing.retryIntervalMs;
 }
 
-/** The idle connection closed: the server may be restarting; poll fast while it does not answer. */
-export function afterConnectionLost(loop: LoopState, now: number): LoopState {
-  return { ...loop, fastPollUntil: now + FAST_POLL_WINDOW_MS };
+/** When a check for a close at `now` may run: the one already held back, or after the gap. */
+function closeCheckTime(loop: LoopState, now: number): number {
+  // A server that answered 429 is not asked again before its back-off, close or no close.
+  const backoff = loop.rateLimited ? loop.memory.backoff.until : now;
+  return loop.closeCheckDue ?? Math.max(now, backoff, loop.lastCloseCheckAt + CLOSE_CHECK_GAP_MS);
+}
+
+/**
+ * The idle connection closed: the server may be restarting. Poll fast while it does not answer,
+ * and check: at once if the last check failed or none ran for CLOSE_CHECK_GAP_MS, otherwise once
+ * the gap has passed (`checkInMs`). `fastCloses` is set while closes come unusually fast: the
+ * number seen in the current window.
+ */
+export function afterConnectionLost(
+  loop: LoopState,
+  now: number,
+): { loop: LoopState; checkInMs: number; fastCloses?: number } {
+  const fresh = now - loop.closes.since >= CLOSE_COUNT_WINDOW_MS;
+  const closes = fresh
+    ? { since: now, count: 1 }
+    : { ...loop.closes, count: loop.closes.count + 1 };
+  const due = loop.reachable ? closeCheckTime(loop, now) : now;
+  const next: LoopState = {
+    ...loop,
+    fastPollUntil: now + FAST_POLL_WINDOW_MS,
+    lastCloseCheckAt: due,
+    closeCheckDue: due > now ? due : undefined,
+    closes,
+  };
+  const checkInMs = due - now;
+  return closes.count > FAST_CLOSES
+    ? { loop: next, checkInMs, fastCloses: closes.count }
+    : { loop: next, checkInMs };
 }
 
 /** Alive: running, and a beat within three of the longest waits the loop may make. */

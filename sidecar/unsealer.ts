@@ -5,10 +5,12 @@ import type { Logger } from 'pino';
 import type { KeySnapshot } from './key-snapshot.js';
 import {
   afterConnectionLost,
+  afterRateLimited,
   afterReachable,
+  afterRoundEvent,
   afterSealStatus,
-  afterSubmitting,
   afterUnreachable,
+  CLOSE_COUNT_WINDOW_MS,
   initialLoopState,
   insufficientReportKey,
   isLive,
@@ -51,7 +53,13 @@ export interface UnsealerDeps {
   readonly readPause: () => Promise<PauseRead>;
   readonly logger: Logger;
   readonly metrics: SidecarMetrics;
-  readonly clock: { now(): number };
+  /**
+   * `now`: the wall clock, for what is shown (ISO times in /status, unix times in metrics).
+   * `monotonic`: milliseconds that never step (performance.now()), for every deadline: back-off,
+   * the await window, fast polling, liveness, durations. A wall-clock step (NTP, a VM resumed)
+   * must never hold unsealing back.
+   */
+  readonly clock: { now(): number; monotonic(): number };
   readonly timing: {
     readonly intervalMs: number;
     readonly retryIntervalMs: number;
@@ -81,6 +89,8 @@ export interface StatusView {
     readonly invalidFiles: readonly { path: string; reason: string }[];
     /** Key files whose share a working set showed to be bad (a stale file after a rekey). */
     readonly suspectFiles: readonly string[];
+    /** The server rejected this key set, and our shares have not unsealed it since. */
+    readonly rejected: boolean;
   };
   readonly paused: boolean;
   readonly pauseAnnotationUnrecognised: string | null;
@@ -99,9 +109,10 @@ export interface Unsealer {
   /** Something changed on disk (keys, pause switch): check again now. */
   wake(): void;
   /**
-   * The idle connection to the server closed: it may be restarting. Check now, and until it answers
-   * again, every FAST_POLL_MS instead of every UNSEAL_RETRY_INTERVAL, for at most FAST_POLL_WINDOW_MS.
-   * A check, never a submission: what to do still comes from the seal status.
+   * The idle connection to the server closed: it may be restarting. Check now (while the server
+   * answers, at most once per CLOSE_CHECK_GAP_MS), and until it answers again, every FAST_POLL_MS
+   * instead of every UNSEAL_RETRY_INTERVAL, for at most FAST_POLL_WINDOW_MS. A check, never a
+   * submission: what to do still comes from the seal status.
    */
   connectionLost(): void;
   view(): StatusView;
@@ -109,6 +120,12 @@ export interface Unsealer {
   isRunning(): boolean;
 }
 
+/** Answers after which this round goes no further in this tick, though the share was taken. */
+const ROUND_ENDS: ReadonlySet<RoundEvent> = new Set([
+  'unsealed',
+  'unsealed-by-others',
+  'awaiting-unseal',
+]);
 const PROBLEM_STATES: ReadonlySet<UnsealerState> = new Set([
   'unreachable',
   'insufficient-keys',
@@ -128,18 +145,21 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
   // The shell's own: the timer and the tick in flight. Everything else is in `loop` (loop-state.ts).
   let running = false;
   let timer: NodeJS.Timeout | undefined;
+  /** When `timer` fires (monotonic). */
+  let timerDue: number | undefined;
   let inFlight: Promise<void> | undefined;
   let wakeRequested = false;
-  let loop: LoopState = initialLoopState(clock.now());
+  let loop: LoopState = initialLoopState(clock.monotonic());
+  const mono = (): number => clock.monotonic();
 
   const beat = (): void => {
-    loop = { ...loop, lastBeat: clock.now() };
+    loop = { ...loop, lastBeat: mono() };
   };
 
   function recordError(failure: VaultFailure, context: string): void {
-    const now = clock.now();
-    loop = { ...loop, lastError: { code: failure.code, message: failure.message, at: iso(now) } };
-    const { log, suppressed } = repeats.shouldLog(`${context}:${failure.code}`, now);
+    const lastError = { code: failure.code, message: failure.message, at: iso(clock.now()) };
+    loop = { ...loop, lastError };
+    const { log, suppressed } = repeats.shouldLog(`${context}:${failure.code}`, mono());
     if (log) {
       logger.error(
         { code: failure.code, ...(suppressed > 0 ? { repeated: suppressed } : {}) },
@@ -150,7 +170,7 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
 
   /** A warning that may repeat many times: first sight, then at most once a minute with a count. */
   function warnLimited(key: string, fields: Record<string, unknown>, message: string): void {
-    const { log, suppressed } = repeats.shouldLog(key, clock.now());
+    const { log, suppressed } = repeats.shouldLog(key, mono());
     if (log)
       logger.warn({ ...fields, ...(suppressed > 0 ? { repeated: suppressed } : {}) }, message);
   }
@@ -179,6 +199,7 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     loop = { ...loop, keys: next, keysRead: true, memory };
     // So are its suspects: a key change clears them, in /status and in the gauge alike.
     metrics.keyFilesSuspect.set(suspectFiles().length);
+    metrics.keySetRejected.set(memory.search.keySetRejected ? 1 : 0);
     metrics.keysLoaded.set(next.shares.length);
     // The list is bounded (first names, then a count); the metric counts every unusable file.
     metrics.keyFilesInvalid.set(next.counts?.invalidFiles ?? next.invalid.length);
@@ -261,25 +282,46 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
 
   /** A seal status seen: metrics, and the one log line of each sealed → unsealed transition. */
   function observe(next: SealStatus): void {
-    const now = clock.now();
-    const folded = afterSealStatus(loop, next, now);
+    const folded = afterSealStatus(loop, next, mono());
     loop = folded.loop;
     exportStatus(next);
     const event = folded.event;
     if (event?.kind === 'sealed') {
       logger.info({ threshold: next.threshold, progress: next.progress }, 'vault is sealed');
     } else if (event?.kind === 'found-unsealed') {
-      setState('unsealed');
-    } else if (event?.kind === 'unsealed' && event.by === 'us') {
-      const durationSeconds = event.durationMs / 1000;
-      metrics.unseals.inc({ result: 'success' });
-      metrics.unsealDuration.observe(durationSeconds);
-      metrics.lastUnsealTimestamp.set(now / 1000);
-      loop = { ...loop, lastUnseal: { at: iso(now), durationSeconds } };
-      setState('unsealed', { durationSeconds });
+      // Unsealed, as it was at the last check (or at start): a rejected key set still shows.
+      setState(loop.memory.search.keySetRejected ? 'wrong-keys' : 'unsealed');
     } else if (event?.kind === 'unsealed') {
-      setState('unsealed', { unsealedBy: 'someone else' });
+      if (event.by === 'us') onOwnUnseal(event.durationMs);
+      else onUnsealedByOthers();
     }
+  }
+
+  /** Our round unsealed it: the success, its duration, and the one "server is unsealed" line. */
+  function onOwnUnseal(durationMs: number): void {
+    const now = clock.now();
+    const durationSeconds = durationMs / 1000;
+    metrics.unseals.inc({ result: 'success' });
+    metrics.unsealDuration.observe(durationSeconds);
+    metrics.lastUnsealTimestamp.set(now / 1000);
+    loop = { ...loop, lastUnseal: { at: iso(now), durationSeconds } };
+    setState('unsealed', { durationSeconds });
+  }
+
+  /**
+   * Someone else unsealed the server (by hand, another submitter): no success, and a key set that
+   * was rejected stays rejected, so the next restart would stay sealed. Say so.
+   */
+  function onUnsealedByOthers(): void {
+    if (!loop.memory.search.keySetRejected) {
+      setState('unsealed', { unsealedBy: 'someone else' });
+      return;
+    }
+    setState('wrong-keys', { unsealedBy: 'someone else' });
+    logger.warn(
+      { unsealedBy: 'someone else', sources: loop.keys.sources.map((s) => s.path) },
+      'the server was unsealed by someone else; the key set here was rejected and still is: the next restart of this server stays sealed until the key files are fixed',
+    );
   }
 
   function reportBlocked(action: Action): void {
@@ -310,7 +352,6 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     event: 'candidate-rejected' | 'key-set-rejected',
     threshold: number,
   ): void {
-    const now = clock.now();
     const { keys, memory } = loop;
     metrics.keySubmissions.inc({ result: 'rejected' });
     metrics.unseals.inc({ result: 'failure' });
@@ -324,11 +365,11 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       );
       return;
     }
-    const retryInSeconds = Math.max(0, memory.backoff.until - now) / 1000;
+    const retryInSeconds = Math.max(0, memory.backoff.until - mono()) / 1000;
     const lastError = {
       code: 'wrong-keys',
       message: `the server rejected every combination tried (${tried} of ${threshold} out of ${keys.shares.length} shares): shares of another server, or an old key set`,
-      at: iso(now),
+      at: iso(clock.now()),
     };
     loop = { ...loop, lastError };
     if (memory.search.reported) return;
@@ -362,15 +403,15 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
 
   /** Counts and logs one submission's outcome. Returns whether the round goes on in this tick. */
   function record(event: RoundEvent, answer: SubmitResult, threshold: number): boolean {
+    if (ROUND_ENDS.has(event)) {
+      metrics.keySubmissions.inc({ result: answer.kind === 'status' ? 'accepted' : 'error' });
+      return false;
+    }
     switch (event) {
       case 'progress':
       case 'duplicate':
         metrics.keySubmissions.inc({ result: 'accepted' });
         return true;
-      case 'unsealed':
-      case 'awaiting-unseal':
-        metrics.keySubmissions.inc({ result: answer.kind === 'status' ? 'accepted' : 'error' });
-        return false;
       case 'candidate-rejected':
       case 'key-set-rejected':
         onOwnRejection(event, threshold);
@@ -390,7 +431,6 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
 
   /** One submission and what follows from its answer. Returns the status to continue with, if any. */
   async function submitOne(current: SealStatus, share: Share): Promise<SealStatus | undefined> {
-    loop = afterSubmitting(loop);
     const wasLastShare = current.progress + 1 >= current.threshold;
     const answer = await vault.submitShare(share.hex, wasLastShare);
     beat();
@@ -406,9 +446,10 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       answer.kind === 'error'
         ? { ...answer, timedOut: answer.failure?.code === 'timeout' }
         : answer,
-      { now: clock.now(), timing: backoffTiming },
+      { now: mono(), timing: backoffTiming },
     );
-    loop = { ...loop, memory: folded.memory };
+    loop = afterRoundEvent({ ...loop, memory: folded.memory }, folded.event);
+    metrics.keySetRejected.set(loop.memory.search.keySetRejected ? 1 : 0);
     const goesOn = record(folded.event, answer, current.threshold);
     onSuspects(suspectsBefore);
     if (answer.kind === 'status') observe(answer.status);
@@ -418,6 +459,16 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
   async function checkStatus(): Promise<SealStatus | undefined> {
     const result = await vault.sealStatus();
     beat();
+    if (!result.ok && result.failure.code === 'rate-limited') {
+      metrics.checks.inc({ result: 'error' });
+      // It answered: up, but limiting us. Not "unreachable", and no round is lost.
+      metrics.vaultUp.set(1);
+      const at = { now: mono(), wall: clock.now(), timing: backoffTiming };
+      loop = afterRateLimited(loop, at);
+      setState('backing-off', { reason: 'rate-limited' });
+      recordError(result.failure, 'seal-status');
+      return undefined;
+    }
     if (!result.ok) {
       metrics.checks.inc({ result: 'error' });
       metrics.vaultUp.set(0);
@@ -441,16 +492,17 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       loop = { ...loop, memory: { ...loop.memory, round: FRESH_ROUND } };
       return checkStatus();
     }
-    const memory = afterFailedRequest(loop.memory, { now: clock.now(), timing: backoffTiming });
+    const memory = afterFailedRequest(loop.memory, { now: mono(), timing: backoffTiming });
     loop = { ...loop, memory };
     if (reset.failure) recordError(reset.failure, 'unseal reset');
     return undefined;
   }
 
   async function step(current: SealStatus): Promise<SealStatus | undefined> {
-    const now = clock.now();
+    const now = mono();
     const reconciled = reconcile(loop.memory, current, now);
     loop = { ...loop, memory: reconciled.memory };
+    metrics.keySetRejected.set(loop.memory.search.keySetRejected ? 1 : 0);
     if (reconciled.event === 'await-expired') {
       metrics.unseals.inc({ result: 'failure' });
       logger.warn(
@@ -466,7 +518,8 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       memory: loop.memory,
       now,
     });
-    setState(stateFor(action), action.kind === 'blocked' ? { reason: action.reason } : {});
+    const next = stateFor(action, loop.memory.search.keySetRejected);
+    setState(next, action.kind === 'blocked' ? { reason: action.reason } : {});
     reportBlocked(action);
     if (action.kind === 'submit') return submitOne(current, action.share);
     return action.kind === 'reset' ? resetRound() : undefined;
@@ -485,6 +538,7 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
   function schedule(delayMs: number): void {
     if (!running) return;
     clearTimeout(timer);
+    timerDue = mono() + delayMs;
     timer = setTimeout(run, delayMs);
     timer.unref();
   }
@@ -495,6 +549,7 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       return;
     }
     wakeRequested = false;
+    timerDue = undefined;
     inFlight = tick()
       .catch((error: unknown) => {
         // A bug, not an expected outcome: say so without the error object (it may hold a request),
@@ -511,7 +566,7 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       })
       .finally(() => {
         inFlight = undefined;
-        schedule(wakeRequested ? 0 : nextDelay(loop, clock.now(), timing));
+        schedule(wakeRequested ? 0 : nextDelay(loop, mono(), timing));
       });
   }
 
@@ -519,6 +574,13 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     if (!running) return;
     if (inFlight) wakeRequested = true;
     else schedule(0);
+  }
+
+  /** A check within `delayMs`: sooner than the timer, if it is due later. */
+  function wakeWithin(delayMs: number): void {
+    // While a tick runs, its end schedules by nextDelay, which includes the check now due.
+    if (!running || inFlight) return;
+    if (timerDue === undefined || timerDue > mono() + delayMs) schedule(delayMs);
   }
 
   return {
@@ -534,19 +596,30 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     },
     wake,
     connectionLost() {
-      loop = afterConnectionLost(loop, clock.now());
-      wake();
+      const lost = afterConnectionLost(loop, mono());
+      loop = lost.loop;
+      if (lost.fastCloses !== undefined) {
+        warnLimited(
+          'fast-closes',
+          { closes: lost.fastCloses, withinSeconds: CLOSE_COUNT_WINDOW_MS / 1000 },
+          'the server closes our idle connection unusually often (an idle timeout far below the check interval, such as http_idle_timeout, or a proxy); checks caused by a closed connection are limited to one a second',
+        );
+      }
+      if (lost.checkInMs === 0) wake();
+      else wakeWithin(lost.checkInMs);
     },
     isRunning: () => running,
-    isLive: () => running && isLive(loop, clock.now(), timing),
-    view: () => buildView(loop, suspectFiles(), clock.now()),
+    isLive: () => running && isLive(loop, mono(), timing),
+    view: () => buildView(loop, suspectFiles(), { wall: clock.now(), monotonic: mono() }),
   };
 }
 
-function stateFor(action: Action): UnsealerState {
+/** The state an action shows; a rejected key set shows even while someone else's unseal holds. */
+function stateFor(action: Action, keySetRejected: boolean): UnsealerState {
   switch (action.kind) {
     case 'idle':
-      return action.reason === 'unsealed' ? 'unsealed' : 'not-initialized';
+      if (action.reason !== 'unsealed') return 'not-initialized';
+      return keySetRejected ? 'wrong-keys' : 'unsealed';
     case 'blocked':
       // Every block reason is a state of the same name.
       return action.reason;
@@ -589,9 +662,15 @@ function vaultView(loop: LoopState): StatusView['vault'] {
 }
 
 /** What `/status` shows: the record, with times as ISO strings. */
-function buildView(loop: LoopState, suspectFiles: string[], now: number): StatusView {
+function buildView(
+  loop: LoopState,
+  suspectFiles: string[],
+  now: { readonly wall: number; readonly monotonic: number },
+): StatusView {
   const { keys, status, pause, memory } = loop;
-  const waiting = memory.backoff.until > now;
+  const waiting = memory.backoff.until > now.monotonic;
+  // Deadlines are monotonic; shown, they are wall-clock times as of now.
+  const shownUntil = now.wall + (memory.backoff.until - now.monotonic);
   return {
     state: loop.state,
     vault: vaultView(loop),
@@ -602,11 +681,12 @@ function buildView(loop: LoopState, suspectFiles: string[], now: number): Status
       sources: keys.sources.map((s) => ({ path: s.path, shares: s.shares })),
       invalidFiles: keys.invalid.map((i) => ({ path: i.path, reason: i.reason })),
       suspectFiles,
+      rejected: memory.search.keySetRejected,
     },
     paused: pause.paused,
     pauseAnnotationUnrecognised: pause.unrecognisedValue ?? null,
     pauseSwitch: { source: pause.source, problem: pause.problem ?? null },
-    backoffUntil: waiting ? iso(memory.backoff.until) : null,
+    backoffUntil: waiting ? iso(shownUntil) : null,
     backoffReason: waiting ? (memory.backoff.reason ?? null) : null,
     lastUnseal: loop.lastUnseal,
     lastError: loop.lastError,
@@ -623,7 +703,8 @@ function describeState(state: UnsealerState): string {
     unsealed: 'server is unsealed',
     paused: 'paused by vault-autounseal.io/paused; submitting nothing',
     'insufficient-keys': 'insufficient keys; submitting nothing',
-    'wrong-keys': 'backing off after the key set was rejected',
+    'wrong-keys':
+      'the key set was rejected: these shares do not unseal this server (backing off while it is sealed)',
     'backing-off': 'backing off after the server failed our unseal requests',
     unsealing: 'unsealing',
     'awaiting-unseal': 'last share accepted; waiting for the node to finish unsealing (raft join)',

@@ -11,7 +11,8 @@ import { isKeySetRejection, type UnsealAnswer } from './seal-round.js';
 import { scrubSecrets } from './scrub.js';
 import { createTransport, TransportFailure, type NodeVaultRequest } from './vault-transport.js';
 
-export type VaultErrorCode = 'unreachable' | 'timeout' | 'tls' | 'http' | 'bad-answer';
+export type VaultErrorCode =
+  'unreachable' | 'timeout' | 'tls' | 'http' | 'rate-limited' | 'bad-answer';
 
 /** A failure talking to the server, safe to log and to show in `/status`. */
 export interface VaultFailure {
@@ -86,6 +87,15 @@ export function describeVaultError(error: unknown, address: string): VaultFailur
   const code = typeof e.code === 'string' ? e.code : '';
   const message = scrubSecrets(typeof e.message === 'string' ? e.message : 'unknown error');
   const statusCode = e.response?.statusCode;
+  if (statusCode === 429) {
+    // The server answered, so it is up: a rate-limit quota (Vault exempts sys/seal-status and
+    // sys/unseal by default; `rate_limit_exempt_paths` can take that away) or a proxy in front.
+    return {
+      code: 'rate-limited',
+      httpStatus: 429,
+      message: `server answered 429 Too Many Requests (a rate-limit quota on sys/seal-status or sys/unseal, or a proxy in front of the server?); backing off: ${message}`,
+    };
+  }
   if (typeof statusCode === 'number') {
     return {
       code: 'http',
