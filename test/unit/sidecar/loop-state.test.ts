@@ -14,6 +14,7 @@ import {
   FAST_POLL_MS,
   FAST_POLL_WINDOW_MS,
   initialLoopState,
+  insufficientReportKey,
   isLive,
   isShamirSealed,
   nextDelay,
@@ -24,6 +25,30 @@ import { withRound, sealed, NOW } from './fixtures.js';
 const TIMINGS = { intervalMs: 5_000, retryIntervalMs: 500, requestTimeoutMs: 1_000 };
 const unsealed = sealed({ sealed: false });
 const start = (): LoopState => initialLoopState(NOW);
+
+describe('the record at start', () => {
+  it('knows nothing yet, has reported nothing, and counts its beat from now', () => {
+    expect(start()).toMatchObject({
+      status: undefined,
+      reachable: false,
+      rateLimited: false,
+      keysRead: false,
+      state: 'starting',
+      lastUnseal: null,
+      lastError: null,
+      insufficientReportedFor: '',
+      lastBeat: NOW,
+      episode: { sealedSince: undefined, completed: false },
+      closeCheckDue: undefined,
+      closes: { since: NOW, count: 0 },
+    });
+  });
+
+  it('logs "insufficient keys" once per key files and threshold', () => {
+    const keys = { ...start().keys, fingerprint: 'abc' };
+    expect(insufficientReportKey(keys, 3)).toBe('abc|3');
+  });
+});
 
 describe('the sealed episode', () => {
   it('starts when a Shamir-sealed status is first seen, once', () => {
