@@ -45,6 +45,11 @@ export const STATUS_FIELDS = [
   ['keys.invalidFiles[].path', 'string', 'file or directory'],
   ['keys.invalidFiles[].reason', 'string', 'why it could not be used'],
   ['keys.suspectFiles', 'array of strings', 'files whose share a working set showed to be bad'],
+  [
+    'keys.rejected',
+    'boolean',
+    'the server rejected this key set, and no round of the sidecar has unsealed it since (an unseal by someone else does not clear it; new key files do)',
+  ],
   ['paused', 'boolean', 'the pause switch is on (or unreadable and never read)'],
   ['pauseAnnotationUnrecognised', 'string or null', 'a pause value that is neither true nor false'],
   ['pauseSwitch', 'object', 'whether the pause switch could be read'],
@@ -56,7 +61,11 @@ export const STATUS_FIELDS = [
   ['lastUnseal.at', 'string', 'ISO time'],
   ['lastUnseal.durationSeconds', 'number', 'from first seen sealed to seen unsealed'],
   ['lastError', 'object or null', 'the last failure talking to the server'],
-  ['lastError.code', 'string', 'stable code (`unreachable`, `timeout`, `http`, `tls`, …)'],
+  [
+    'lastError.code',
+    'string',
+    'stable code (`unreachable`, `timeout`, `http`, `rate-limited`, `tls`, `wrong-keys`, …)',
+  ],
   ['lastError.message', 'string', 'scrubbed message'],
   ['lastError.at', 'string', 'ISO time'],
 ];
@@ -100,8 +109,14 @@ export const STATES = [
   ['unsealed', 'nothing to do until the next check'],
   ['paused', '`vault-autounseal.io/paused` is on (or unreadable and never read): submits nothing'],
   ['insufficient-keys', 'sealed, fewer distinct shares than t: submits nothing'],
-  ['wrong-keys', 'every share set tried was rejected at the threshold: backing off'],
-  ['backing-off', 'the server failed unseal requests (5xx, timeout, redirect): backing off'],
+  [
+    'wrong-keys',
+    'every share set tried was rejected at the threshold: backing off while sealed; shown while unsealed too when someone else unsealed the server and the key set still has not',
+  ],
+  [
+    'backing-off',
+    'the server failed unseal requests (5xx, timeout, redirect) or answered 429: backing off',
+  ],
   ['unsealing', 'submitting shares'],
   ['awaiting-unseal', 'the last share was accepted; waiting up to 30 s for the node (raft join)'],
 ];

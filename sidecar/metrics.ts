@@ -13,6 +13,7 @@ export interface SidecarMetrics {
   readonly paused: Gauge;
   readonly pauseSwitchUnreadable: Gauge;
   readonly keyFilesSuspect: Gauge;
+  readonly keySetRejected: Gauge;
   readonly checks: Counter<'result'>;
   readonly keySubmissions: Counter<'result'>;
   readonly unseals: Counter<'result'>;
@@ -57,6 +58,10 @@ export function createSidecarMetrics(registry: Registry): SidecarMetrics {
     keyFilesSuspect: gauge(
       'vault_autounseal_key_files_suspect',
       'Key files whose share the server rejected, shown by another combination of shares that unsealed it; 0 again when the key files change',
+    ),
+    keySetRejected: gauge(
+      'vault_autounseal_key_set_rejected',
+      '1 while the server has rejected every combination of the loaded key set and no round of the sidecar has unsealed it since (an unseal by someone else does not clear it); 0 again when the key files change',
     ),
     checks: new Counter({
       name: 'vault_autounseal_checks_total',

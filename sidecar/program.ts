@@ -132,7 +132,9 @@ export async function runSidecarProgram(
       readPause: createPauseFileReader(config.podinfoDir),
       logger,
       metrics,
-      clock: { now: () => Date.now() },
+      // Wall clock for what is shown; a monotonic one for every deadline (a clock step must not
+      // hold unsealing back).
+      clock: { now: () => Date.now(), monotonic: () => performance.now() },
       timing: config,
     }),
   );

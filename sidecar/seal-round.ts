@@ -59,12 +59,19 @@ export interface SearchMemory {
   /** Every candidate was rejected: the key set as a whole does not unseal this server. */
   readonly exhausted: boolean;
   /**
-   * The exhaustion was reported (logged at error level). Cleared when the server is unsealed or the
-   * key set changes, so a later genuine rejection of the same files is reported again.
+   * The exhaustion was reported (logged at error level). Cleared when the server is unsealed (by
+   * anyone) or the key set changes, so a rejection in a later episode is reported again.
    */
   readonly reported: boolean;
   /** Hex of the shares a working set showed to be bad. Kept until the key set changes. */
   readonly suspects: readonly string[];
+  /**
+   * The verdict: every candidate of this key set was rejected, and no round of ours has unsealed
+   * the server since. Unlike `exhausted`, it outlasts the back-off and an unseal by someone else
+   * (an operator by hand): only a new key set or our own unseal clears it. Until then the next
+   * restart stays sealed, so it stays visible.
+   */
+  readonly keySetRejected: boolean;
 }
 
 export interface BackoffMemory {
@@ -99,6 +106,7 @@ const newSearch = (keySet: string): SearchMemory => ({
   exhausted: false,
   reported: false,
   suspects: [],
+  keySetRejected: false,
 });
 
 export const INITIAL_MEMORY: Memory = Object.freeze({
@@ -264,9 +272,14 @@ export function reconcile(
   status: SealStatus,
   now: number,
 ): { memory: Memory; event?: 'await-expired' } {
-  if (!status.initialized) return { memory: { ...memory, round: FRESH_ROUND } };
-  if (!status.sealed) return { memory: afterUnsealed(memory) };
   const { round } = memory;
+  if (!status.initialized) return { memory: { ...memory, round: FRESH_ROUND } };
+  if (!status.sealed) {
+    // Unsealed after our own last share was accepted (a follower that finished joining): ours.
+    // Otherwise someone else finished it, and what we learnt about our key set still holds.
+    const ours = round.awaitingSince !== undefined && !round.foreign;
+    return { memory: ours ? afterUnsealed(memory) : unsealedByOthers(memory) };
+  }
   if (round.awaitingSince !== undefined) {
     if (now - round.awaitingSince < AWAIT_UNSEAL_MS) return { memory };
     return { memory: { ...memory, round: FRESH_ROUND }, event: 'await-expired' };
@@ -278,9 +291,13 @@ export function reconcile(
   return { memory: { ...memory, round: stillOpen(round, status) ? round : FRESH_ROUND, search } };
 }
 
-/** Our round is still the server's: a round is open and its nonce is the one we saw. */
+/**
+ * Our round is still the server's: a round is open and its nonce is the one we saw. A server that
+ * shows progress without a nonce (none does, unless broken or hostile) keeps our round too: one
+ * share per round position, never the same share again and again.
+ */
 function stillOpen(round: RoundMemory, status: SealStatus): boolean {
-  if (status.nonce === '' || status.progress === 0) return false;
+  if (status.progress === 0) return false;
   return round.nonce === '' || round.nonce === status.nonce;
 }
 
@@ -292,8 +309,18 @@ function afterUnsealed(memory: Memory): Memory {
     rejected: [],
     exhausted: false,
     reported: false,
+    keySetRejected: false,
   };
   return { round: FRESH_ROUND, search, backoff: NO_BACKOFF };
+}
+
+/**
+ * Someone else unsealed the server: the verdict on our key set and the back-off stand (the next
+ * restart would fail the same way), but a new episode reports the rejection again.
+ */
+function unsealedByOthers(memory: Memory): Memory {
+  const search = memory.search.reported ? { ...memory.search, reported: false } : memory.search;
+  return { ...memory, round: FRESH_ROUND, search };
 }
 
 /** What to do next. Unsealed ⇒ idle; paused ⇒ nothing is submitted; fewer than t shares ⇒ nothing. */
@@ -340,7 +367,13 @@ export type UnsealAnswer =
   | { readonly kind: 'error'; readonly wasLastShare: boolean; readonly timedOut?: boolean };
 
 export type RoundEvent =
+  /** Our own round completed: our shares unsealed the server. */
   | 'unsealed'
+  /**
+   * The server is unsealed, but not by a round of ours (it held someone else's shares, or was
+   * already unsealed): no success, no suspects, and nothing learnt about our key set is cleared.
+   */
+  | 'unsealed-by-others'
   | 'progress'
   | 'duplicate'
   | 'awaiting-unseal'
@@ -381,8 +414,14 @@ export function afterSubmit(
   context: SubmitContext,
 ): Folded {
   const { round } = memory;
-  // Progress above our own count before this share: someone else's shares are in the round.
-  const foreign = round.foreign || sent.progressBefore > round.counted;
+  // Progress above our own count before this share: someone else's shares are in the round. And
+  // a round that reaches t (a verdict, or unsealed) while fewer than t of ours counted in it holds
+  // someone else's, however stale the progress we last saw: another submitter may have put a
+  // share in between our answer and this share.
+  const foreign =
+    round.foreign ||
+    sent.progressBefore > round.counted ||
+    (completes(answer) && round.counted + 1 < sent.threshold);
   if (answer.kind === 'rejected') {
     if (foreign) {
       return { memory: { ...memory, round: FRESH_ROUND }, event: 'rejected-foreign-round' };
@@ -391,6 +430,11 @@ export function afterSubmit(
   }
   if (answer.kind === 'error') return afterFailedSubmit(memory, sent, answer, context);
   return afterAnswer(memory, sent, answer.status, { foreign, now: context.now });
+}
+
+/** The answer ends the round: a verdict at the threshold, or the server unsealed. */
+function completes(answer: UnsealAnswer): boolean {
+  return answer.kind === 'rejected' || (answer.kind === 'status' && !answer.status.sealed);
 }
 
 function afterFailedSubmit(
@@ -418,25 +462,35 @@ function afterAnswer(
 ): Folded {
   const submitted = [...memory.round.submitted, sent.share.hex];
   if (!status.sealed) {
-    const suspects = at.foreign
-      ? memory.search.suspects
-      : suspectsOf(memory.search, sent, submitted);
+    // Not our round: someone else unsealed it. What the search learnt stands.
+    if (at.foreign) return { memory: unsealedByOthers(memory), event: 'unsealed-by-others' };
+    const suspects = suspectsOf(memory.search, sent, submitted);
     const unsealed = afterUnsealed(memory);
     return { memory: { ...unsealed, search: { ...unsealed.search, suspects } }, event: 'unsealed' };
   }
   const backoff = clearErrors(memory.backoff);
   if (status.progress === 0) {
     // Accepted at the threshold, yet still sealed: a raft follower joining. Poll, never resubmit.
-    const waiting: RoundMemory = { ...FRESH_ROUND, awaitingSince: at.now };
+    const waiting: RoundMemory = { ...FRESH_ROUND, foreign: at.foreign, awaitingSince: at.now };
     return { memory: { ...memory, round: waiting, backoff }, event: 'awaiting-unseal' };
   }
-  const moved = status.progress > sent.progressBefore;
+  // Another nonce than the one we were in: that round ended (someone finished or reset it) and our
+  // share went into a new one, as its only share of ours.
+  const ended = memory.round.nonce !== '' && status.nonce !== memory.round.nonce;
+  const before = ended
+    ? { progress: 0, counted: 0, foreign: false }
+    : {
+        progress: sent.progressBefore,
+        counted: memory.round.counted,
+        foreign: at.foreign,
+      };
+  const moved = status.progress > before.progress;
   const next: RoundMemory = {
     nonce: status.nonce,
-    submitted,
-    counted: memory.round.counted + (moved ? 1 : 0),
+    submitted: ended ? [sent.share.hex] : submitted,
+    counted: before.counted + (moved ? 1 : 0),
     // Progress that jumped by more than our one share: someone submitted alongside us.
-    foreign: at.foreign || status.progress > sent.progressBefore + 1,
+    foreign: before.foreign || status.progress > before.progress + 1,
     awaitingSince: undefined,
   };
   return { memory: { ...memory, round: next, backoff }, event: moved ? 'progress' : 'duplicate' };
@@ -456,6 +510,7 @@ function rejectOwnRound(memory: Memory, sent: Sent, context: SubmitContext): Fol
     candidate: exhausted ? memory.search.candidate : candidate,
     rejected: [...memory.search.rejected, indices],
     exhausted,
+    keySetRejected: memory.search.keySetRejected || exhausted,
   };
   if (!exhausted) {
     return { memory: { ...memory, round: FRESH_ROUND, search }, event: 'candidate-rejected' };

@@ -2,7 +2,24 @@
 // engine (seal-round.ts) what to do, does it, and records what happened in metrics, logs and the
 // state behind `/status`. One tick at a time, on a self-rescheduling timer.
 import type { Logger } from 'pino';
-import { EMPTY_KEY_SNAPSHOT, type KeySnapshot } from './key-snapshot.js';
+import type { KeySnapshot } from './key-snapshot.js';
+import {
+  afterConnectionLost,
+  afterRateLimited,
+  afterReachable,
+  afterRoundEvent,
+  afterSealStatus,
+  afterUnreachable,
+  CLOSE_COUNT_WINDOW_MS,
+  initialLoopState,
+  insufficientReportKey,
+  isLive,
+  isShamirSealed,
+  nextDelay,
+  type LoopState,
+  type ShownError,
+  type UnsealerState,
+} from './loop-state.js';
 import type { SidecarMetrics } from './metrics.js';
 import { createRepeatLimiter } from '../common/repeat-limiter.js';
 import {
@@ -17,11 +34,9 @@ import {
   candidateCount,
   decide,
   FRESH_ROUND,
-  INITIAL_MEMORY,
   reconcile,
   withKeySet,
   type Action,
-  type Memory,
   type RoundEvent,
   type SealStatus,
 } from './seal-round.js';
@@ -29,18 +44,8 @@ import type { Share } from './key-parsing.js';
 import { scrubSecrets } from './scrub.js';
 import type { SubmitResult, VaultFailure, VaultPort } from './vault-client.js';
 
-export type UnsealerState =
-  | 'starting'
-  | 'unreachable'
-  | 'not-initialized'
-  | 'recovery-seal'
-  | 'unsealed'
-  | 'paused'
-  | 'insufficient-keys'
-  | 'wrong-keys'
-  | 'backing-off'
-  | 'unsealing'
-  | 'awaiting-unseal';
+export type { UnsealerState } from './loop-state.js';
+export { FAST_POLL_MS, FAST_POLL_WINDOW_MS } from './loop-state.js';
 
 export interface UnsealerDeps {
   readonly vault: VaultPort;
@@ -48,7 +53,13 @@ export interface UnsealerDeps {
   readonly readPause: () => Promise<PauseRead>;
   readonly logger: Logger;
   readonly metrics: SidecarMetrics;
-  readonly clock: { now(): number };
+  /**
+   * `now`: the wall clock, for what is shown (ISO times in /status, unix times in metrics).
+   * `monotonic`: milliseconds that never step (performance.now()), for every deadline: back-off,
+   * the await window, fast polling, liveness, durations. A wall-clock step (NTP, a VM resumed)
+   * must never hold unsealing back.
+   */
+  readonly clock: { now(): number; monotonic(): number };
   readonly timing: {
     readonly intervalMs: number;
     readonly retryIntervalMs: number;
@@ -78,6 +89,8 @@ export interface StatusView {
     readonly invalidFiles: readonly { path: string; reason: string }[];
     /** Key files whose share a working set showed to be bad (a stale file after a rekey). */
     readonly suspectFiles: readonly string[];
+    /** The server rejected this key set, and our shares have not unsealed it since. */
+    readonly rejected: boolean;
   };
   readonly paused: boolean;
   readonly pauseAnnotationUnrecognised: string | null;
@@ -85,12 +98,8 @@ export interface StatusView {
   readonly pauseSwitch: { readonly source: PauseSwitch['source']; readonly problem: string | null };
   readonly backoffUntil: string | null;
   readonly backoffReason: 'wrong-keys' | 'errors' | null;
-  readonly lastUnseal: { readonly at: string; readonly durationSeconds: number } | null;
-  readonly lastError: {
-    readonly code: string;
-    readonly message: string;
-    readonly at: string;
-  } | null;
+  readonly lastUnseal: LoopState['lastUnseal'];
+  readonly lastError: ShownError | null;
 }
 
 export interface Unsealer {
@@ -100,9 +109,10 @@ export interface Unsealer {
   /** Something changed on disk (keys, pause switch): check again now. */
   wake(): void;
   /**
-   * The idle connection to the server closed: it may be restarting. Check now, and until it answers
-   * again, every FAST_POLL_MS instead of every UNSEAL_RETRY_INTERVAL, for at most FAST_POLL_WINDOW_MS.
-   * A check, never a submission: what to do still comes from the seal status.
+   * The idle connection to the server closed: it may be restarting. Check now (while the server
+   * answers, at most once per CLOSE_CHECK_GAP_MS), and until it answers again, every FAST_POLL_MS
+   * instead of every UNSEAL_RETRY_INTERVAL, for at most FAST_POLL_WINDOW_MS. A check, never a
+   * submission: what to do still comes from the seal status.
    */
   connectionLost(): void;
   view(): StatusView;
@@ -110,17 +120,12 @@ export interface Unsealer {
   isRunning(): boolean;
 }
 
-const EMPTY_KEYS: KeySnapshot = EMPTY_KEY_SNAPSHOT;
-
-/**
- * While a server that just dropped our connection is not answering yet, look this often. A refused
- * connection on loopback costs well under a millisecond; a restarted server is then seen within
- * this much of its API's first answer, instead of up to UNSEAL_RETRY_INTERVAL (or, before the
- * watch, UNSEAL_INTERVAL) later. See docs/adr/0004-restart-detection.md.
- */
-export const FAST_POLL_MS = 20;
-/** Fast polling stops this long after the connection was lost, if the server has not come back. */
-export const FAST_POLL_WINDOW_MS = 30_000;
+/** Answers after which this round goes no further in this tick, though the share was taken. */
+const ROUND_ENDS: ReadonlySet<RoundEvent> = new Set([
+  'unsealed',
+  'unsealed-by-others',
+  'awaiting-unseal',
+]);
 const PROBLEM_STATES: ReadonlySet<UnsealerState> = new Set([
   'unreachable',
   'insufficient-keys',
@@ -131,44 +136,30 @@ const PROBLEM_STATES: ReadonlySet<UnsealerState> = new Set([
 export function createUnsealer(deps: UnsealerDeps): Unsealer {
   const { vault, logger, metrics, clock, timing } = deps;
   const repeats = createRepeatLimiter();
-  const iso = (ms: number): string => new Date(ms).toISOString();
   // Every failure backs off from at least 1 s, doubling up to UNSEAL_MAX_BACKOFF.
   const backoffTiming = {
     baseMs: Math.max(1_000, timing.retryIntervalMs),
     maxMs: timing.maxBackoffMs,
   };
 
+  // The shell's own: the timer and the tick in flight. Everything else is in `loop` (loop-state.ts).
   let running = false;
   let timer: NodeJS.Timeout | undefined;
+  /** When `timer` fires (monotonic). */
+  let timerDue: number | undefined;
   let inFlight: Promise<void> | undefined;
   let wakeRequested = false;
-  let lastBeat = clock.now();
-  /** Until this time, an unreachable server is polled every FAST_POLL_MS. */
-  let fastPollUntil = 0;
-
-  let status: SealStatus | undefined;
-  let reachable = false;
-  let checkedAt: number | undefined;
-  let keys = EMPTY_KEYS;
-  let keysRead = false;
-  let pause: PauseSwitch = INITIAL_PAUSE_SWITCH;
-  /** The round, the search for a working share set, and the back-off: one record (seal-round.ts). */
-  let memory: Memory = INITIAL_MEMORY;
-  let sealedSince: number | undefined;
-  let submittedThisEpisode = false;
-  let state: UnsealerState = 'starting';
-  let lastUnseal: StatusView['lastUnseal'] = null;
-  let lastError: StatusView['lastError'] = null;
-  let insufficientReportedFor = '';
+  let loop: LoopState = initialLoopState(clock.monotonic());
+  const mono = (): number => clock.monotonic();
 
   const beat = (): void => {
-    lastBeat = clock.now();
+    loop = { ...loop, lastBeat: mono() };
   };
 
   function recordError(failure: VaultFailure, context: string): void {
-    const now = clock.now();
-    lastError = { code: failure.code, message: failure.message, at: iso(now) };
-    const { log, suppressed } = repeats.shouldLog(`${context}:${failure.code}`, now);
+    const lastError = { code: failure.code, message: failure.message, at: iso(clock.now()) };
+    loop = { ...loop, lastError };
+    const { log, suppressed } = repeats.shouldLog(`${context}:${failure.code}`, mono());
     if (log) {
       logger.error(
         { code: failure.code, ...(suppressed > 0 ? { repeated: suppressed } : {}) },
@@ -179,15 +170,15 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
 
   /** A warning that may repeat many times: first sight, then at most once a minute with a count. */
   function warnLimited(key: string, fields: Record<string, unknown>, message: string): void {
-    const { log, suppressed } = repeats.shouldLog(key, clock.now());
+    const { log, suppressed } = repeats.shouldLog(key, mono());
     if (log)
       logger.warn({ ...fields, ...(suppressed > 0 ? { repeated: suppressed } : {}) }, message);
   }
 
   function setState(next: UnsealerState, fields: Record<string, unknown> = {}): void {
-    if (next === state) return;
-    const previous = state;
-    state = next;
+    const previous = loop.state;
+    if (next === previous) return;
+    loop = { ...loop, state: next };
     // Back in touch: the next failure of any kind is news again, and is logged at once.
     if (previous === 'unreachable') repeats.clear('seal-status:');
     // Reported elsewhere: unreachable through recordError (with its repeat limit), paused by refreshPause.
@@ -198,16 +189,17 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
 
   async function refreshKeys(): Promise<void> {
     const next = await deps.readKeys();
+    const { keys, keysRead } = loop;
     const changed =
       !keysRead ||
       next.fingerprint !== keys.fingerprint ||
       JSON.stringify(next.invalid) !== JSON.stringify(keys.invalid);
-    keys = next;
-    keysRead = true;
     // The search for a working set is about this exact list of shares, in this order.
-    memory = withKeySet(memory, next.shares.map((share) => share.hex).join(','));
+    const memory = withKeySet(loop.memory, next.shares.map((share) => share.hex).join(','));
+    loop = { ...loop, keys: next, keysRead: true, memory };
     // So are its suspects: a key change clears them, in /status and in the gauge alike.
     metrics.keyFilesSuspect.set(suspectFiles().length);
+    metrics.keySetRejected.set(memory.search.keySetRejected ? 1 : 0);
     metrics.keysLoaded.set(next.shares.length);
     // The list is bounded (first names, then a count); the metric counts every unusable file.
     metrics.keyFilesInvalid.set(next.counts?.invalidFiles ?? next.invalid.length);
@@ -237,9 +229,9 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
   }
 
   async function refreshPause(): Promise<void> {
-    const previous = pause;
+    const previous = loop.pause;
     const next = nextPauseSwitch(previous, await deps.readPause());
-    pause = next;
+    loop = { ...loop, pause: next };
     metrics.paused.set(next.paused ? 1 : 0);
     metrics.pauseSwitchUnreadable.set(next.source === 'unreadable' ? 1 : 0);
     reportPauseSwitch(previous, next);
@@ -280,81 +272,79 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     }
   }
 
-  /** The sealed → unsealed transition: metrics and the one log line, with time-to-unseal. */
-  function onUnsealed(now: number): void {
-    if (sealedSince === undefined) {
-      setState('unsealed');
-      return;
-    }
-    const durationSeconds = (now - sealedSince) / 1000;
-    sealedSince = undefined;
-    if (submittedThisEpisode) {
-      metrics.unseals.inc({ result: 'success' });
-      metrics.unsealDuration.observe(durationSeconds);
-      metrics.lastUnsealTimestamp.set(now / 1000);
-      lastUnseal = { at: iso(now), durationSeconds };
-      setState('unsealed', { durationSeconds });
-    } else {
-      setState('unsealed', { unsealedBy: 'someone else' });
-    }
-    submittedThisEpisode = false;
-  }
-
-  function exportStatus(next: SealStatus, shamirSealed: boolean): void {
+  function exportStatus(next: SealStatus): void {
     metrics.vaultSealed.set(next.sealed ? 1 : 0);
     metrics.vaultInitialized.set(next.initialized ? 1 : 0);
     metrics.unsealThreshold.set(next.threshold);
-    metrics.keysInsufficient.set(shamirSealed && keys.shares.length < next.threshold ? 1 : 0);
+    const short = isShamirSealed(next) && loop.keys.shares.length < next.threshold;
+    metrics.keysInsufficient.set(short ? 1 : 0);
   }
 
+  /** A seal status seen: metrics, and the one log line of each sealed → unsealed transition. */
   function observe(next: SealStatus): void {
-    const now = clock.now();
-    status = next;
-    const sealed = next.initialized && next.sealed && !next.recoverySeal && next.threshold > 0;
-    exportStatus(next, sealed);
-    if (sealed && sealedSince === undefined) {
-      sealedSince = now;
+    const folded = afterSealStatus(loop, next, mono());
+    loop = folded.loop;
+    exportStatus(next);
+    const event = folded.event;
+    if (event?.kind === 'sealed') {
       logger.info({ threshold: next.threshold, progress: next.progress }, 'vault is sealed');
+    } else if (event?.kind === 'found-unsealed') {
+      // Unsealed, as it was at the last check (or at start): a rejected key set still shows.
+      setState(loop.memory.search.keySetRejected ? 'wrong-keys' : 'unsealed');
+    } else if (event?.kind === 'unsealed') {
+      if (event.by === 'us') onOwnUnseal(event.durationMs);
+      else onUnsealedByOthers();
     }
-    if (next.initialized && !next.sealed) onUnsealed(now);
+  }
+
+  /** Our round unsealed it: the success, its duration, and the one "server is unsealed" line. */
+  function onOwnUnseal(durationMs: number): void {
+    const now = clock.now();
+    const durationSeconds = durationMs / 1000;
+    metrics.unseals.inc({ result: 'success' });
+    metrics.unsealDuration.observe(durationSeconds);
+    metrics.lastUnsealTimestamp.set(now / 1000);
+    loop = { ...loop, lastUnseal: { at: iso(now), durationSeconds } };
+    setState('unsealed', { durationSeconds });
+  }
+
+  /**
+   * Someone else unsealed the server (by hand, another submitter): no success, and a key set that
+   * was rejected stays rejected, so the next restart would stay sealed. Say so.
+   */
+  function onUnsealedByOthers(): void {
+    if (!loop.memory.search.keySetRejected) {
+      setState('unsealed', { unsealedBy: 'someone else' });
+      return;
+    }
+    setState('wrong-keys', { unsealedBy: 'someone else' });
+    logger.warn(
+      { unsealedBy: 'someone else', sources: loop.keys.sources.map((s) => s.path) },
+      'the server was unsealed by someone else; the key set here was rejected and still is: the next restart of this server stays sealed until the key files are fixed',
+    );
   }
 
   function reportBlocked(action: Action): void {
+    const { status, keys } = loop;
     if (action.kind !== 'blocked' || !status) return;
-    if (action.reason === 'insufficient-keys') {
-      const key = `${keys.fingerprint}|${status.threshold}`;
-      if (insufficientReportedFor !== key) {
-        insufficientReportedFor = key;
-        logger.error(
-          {
-            loaded: keys.shares.length,
-            threshold: status.threshold,
-            sources: keys.sources.map((s) => s.path),
-            invalidFiles: keys.invalid,
-          },
-          `insufficient keys: ${keys.shares.length} distinct share(s) loaded, the server needs ${status.threshold}; submitting nothing`,
-        );
-      }
-    }
-  }
-
-  function stateFor(action: Action): UnsealerState {
-    switch (action.kind) {
-      case 'idle':
-        return action.reason === 'unsealed' ? 'unsealed' : 'not-initialized';
-      case 'blocked':
-        // Every block reason is a state of the same name.
-        return action.reason;
-      case 'await-unseal':
-        return 'awaiting-unseal';
-      default:
-        return 'unsealing';
-    }
+    if (action.reason !== 'insufficient-keys') return;
+    const key = insufficientReportKey(keys, status.threshold);
+    if (loop.insufficientReportedFor === key) return;
+    loop = { ...loop, insufficientReportedFor: key };
+    logger.error(
+      {
+        loaded: keys.shares.length,
+        threshold: status.threshold,
+        sources: keys.sources.map((s) => s.path),
+        invalidFiles: keys.invalid,
+      },
+      `insufficient keys: ${keys.shares.length} distinct share(s) loaded, the server needs ${status.threshold}; submitting nothing`,
+    );
   }
 
   function suspectFiles(): string[] {
-    const suspects = new Set(memory.search.suspects);
-    return keys.shares.filter((share) => suspects.has(share.hex)).map((share) => share.origin);
+    const suspects = new Set(loop.memory.search.suspects);
+    return loop.keys.shares.filter((share) => suspects.has(share.hex)).map((s) => s.origin);
   }
 
   /** Our own round failed at the threshold; either another candidate set is tried, or we back off. */
@@ -362,7 +352,7 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     event: 'candidate-rejected' | 'key-set-rejected',
     threshold: number,
   ): void {
-    const now = clock.now();
+    const { keys, memory } = loop;
     metrics.keySubmissions.inc({ result: 'rejected' });
     metrics.unseals.inc({ result: 'failure' });
     const tried = memory.search.rejected.length;
@@ -375,14 +365,15 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       );
       return;
     }
-    const retryInSeconds = Math.max(0, memory.backoff.until - now) / 1000;
-    lastError = {
+    const retryInSeconds = Math.max(0, memory.backoff.until - mono()) / 1000;
+    const lastError = {
       code: 'wrong-keys',
       message: `the server rejected every combination tried (${tried} of ${threshold} out of ${keys.shares.length} shares): shares of another server, or an old key set`,
-      at: iso(now),
+      at: iso(clock.now()),
     };
+    loop = { ...loop, lastError };
     if (memory.search.reported) return;
-    memory = { ...memory, search: { ...memory.search, reported: true } };
+    loop = { ...loop, memory: { ...memory, search: { ...memory.search, reported: true } } };
     logger.error(
       { sources: keys.sources.map((s) => s.path), tried, retryInSeconds },
       'key set rejected: the server says these shares do not unseal it; backing off until the key files change',
@@ -399,7 +390,7 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
   }
 
   function onSuspects(before: readonly string[]): void {
-    if (memory.search.suspects.join() === before.join()) return;
+    if (loop.memory.search.suspects.join() === before.join()) return;
     const files = suspectFiles();
     metrics.keyFilesSuspect.set(files.length);
     if (files.length > 0) {
@@ -412,15 +403,15 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
 
   /** Counts and logs one submission's outcome. Returns whether the round goes on in this tick. */
   function record(event: RoundEvent, answer: SubmitResult, threshold: number): boolean {
+    if (ROUND_ENDS.has(event)) {
+      metrics.keySubmissions.inc({ result: answer.kind === 'status' ? 'accepted' : 'error' });
+      return false;
+    }
     switch (event) {
       case 'progress':
       case 'duplicate':
         metrics.keySubmissions.inc({ result: 'accepted' });
         return true;
-      case 'unsealed':
-      case 'awaiting-unseal':
-        metrics.keySubmissions.inc({ result: answer.kind === 'status' ? 'accepted' : 'error' });
-        return false;
       case 'candidate-rejected':
       case 'key-set-rejected':
         onOwnRejection(event, threshold);
@@ -440,25 +431,25 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
 
   /** One submission and what follows from its answer. Returns the status to continue with, if any. */
   async function submitOne(current: SealStatus, share: Share): Promise<SealStatus | undefined> {
-    submittedThisEpisode = true;
     const wasLastShare = current.progress + 1 >= current.threshold;
     const answer = await vault.submitShare(share.hex, wasLastShare);
     beat();
-    const suspectsBefore = memory.search.suspects;
+    const suspectsBefore = loop.memory.search.suspects;
     const folded = afterSubmit(
-      memory,
+      loop.memory,
       {
         share,
         progressBefore: current.progress,
         threshold: current.threshold,
-        shares: keys.shares,
+        shares: loop.keys.shares,
       },
       answer.kind === 'error'
         ? { ...answer, timedOut: answer.failure?.code === 'timeout' }
         : answer,
-      { now: clock.now(), timing: backoffTiming },
+      { now: mono(), timing: backoffTiming },
     );
-    memory = folded.memory;
+    loop = afterRoundEvent({ ...loop, memory: folded.memory }, folded.event);
+    metrics.keySetRejected.set(loop.memory.search.keySetRejected ? 1 : 0);
     const goesOn = record(folded.event, answer, current.threshold);
     onSuspects(suspectsBefore);
     if (answer.kind === 'status') observe(answer.status);
@@ -468,21 +459,27 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
   async function checkStatus(): Promise<SealStatus | undefined> {
     const result = await vault.sealStatus();
     beat();
-    checkedAt = clock.now();
+    if (!result.ok && result.failure.code === 'rate-limited') {
+      metrics.checks.inc({ result: 'error' });
+      // It answered: up, but limiting us. Not "unreachable", and no round is lost.
+      metrics.vaultUp.set(1);
+      const at = { now: mono(), wall: clock.now(), timing: backoffTiming };
+      loop = afterRateLimited(loop, at);
+      setState('backing-off', { reason: 'rate-limited' });
+      recordError(result.failure, 'seal-status');
+      return undefined;
+    }
     if (!result.ok) {
       metrics.checks.inc({ result: 'error' });
       metrics.vaultUp.set(0);
-      reachable = false;
-      // The server went away (a restart, a crash): whatever round it had is gone with its memory,
-      // and a node we were waiting on to finish joining will come back sealed, not joining.
-      memory = { ...memory, round: FRESH_ROUND };
+      loop = afterUnreachable(loop, clock.now());
       setState('unreachable');
       recordError(result.failure, 'seal-status');
       return undefined;
     }
     metrics.checks.inc({ result: 'ok' });
     metrics.vaultUp.set(1);
-    reachable = true;
+    loop = afterReachable(loop, clock.now());
     observe(result.status);
     return result.status;
   }
@@ -492,18 +489,20 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     const reset = await vault.resetRound();
     beat();
     if (reset.ok) {
-      memory = { ...memory, round: FRESH_ROUND };
+      loop = { ...loop, memory: { ...loop.memory, round: FRESH_ROUND } };
       return checkStatus();
     }
-    memory = afterFailedRequest(memory, { now: clock.now(), timing: backoffTiming });
+    const memory = afterFailedRequest(loop.memory, { now: mono(), timing: backoffTiming });
+    loop = { ...loop, memory };
     if (reset.failure) recordError(reset.failure, 'unseal reset');
     return undefined;
   }
 
   async function step(current: SealStatus): Promise<SealStatus | undefined> {
-    const now = clock.now();
-    const reconciled = reconcile(memory, current, now);
-    memory = reconciled.memory;
+    const now = mono();
+    const reconciled = reconcile(loop.memory, current, now);
+    loop = { ...loop, memory: reconciled.memory };
+    metrics.keySetRejected.set(loop.memory.search.keySetRejected ? 1 : 0);
     if (reconciled.event === 'await-expired') {
       metrics.unseals.inc({ result: 'failure' });
       logger.warn(
@@ -514,12 +513,13 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     await refreshPause();
     const action = decide({
       status: current,
-      shares: keys.shares,
-      paused: pause.paused,
-      memory,
+      shares: loop.keys.shares,
+      paused: loop.pause.paused,
+      memory: loop.memory,
       now,
     });
-    setState(stateFor(action), action.kind === 'blocked' ? { reason: action.reason } : {});
+    const next = stateFor(action, loop.memory.search.keySetRejected);
+    setState(next, action.kind === 'blocked' ? { reason: action.reason } : {});
     reportBlocked(action);
     if (action.kind === 'submit') return submitOne(current, action.share);
     return action.kind === 'reset' ? resetRound() : undefined;
@@ -530,22 +530,15 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     await refreshKeys();
     let current = await checkStatus();
     // Bounded: every step submits a distinct share, resets once, or stops.
-    for (let steps = 0; current && steps < keys.shares.length * 2 + 4; steps++) {
+    for (let steps = 0; current && steps < loop.keys.shares.length * 2 + 4; steps++) {
       current = await step(current);
     }
-  }
-
-  function nextDelay(): number {
-    if (status && status.initialized && !status.sealed && reachable) return timing.intervalMs;
-    if (!reachable && clock.now() < fastPollUntil) {
-      return Math.min(FAST_POLL_MS, timing.retryIntervalMs);
-    }
-    return timing.retryIntervalMs;
   }
 
   function schedule(delayMs: number): void {
     if (!running) return;
     clearTimeout(timer);
+    timerDue = mono() + delayMs;
     timer = setTimeout(run, delayMs);
     timer.unref();
   }
@@ -556,6 +549,7 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       return;
     }
     wakeRequested = false;
+    timerDue = undefined;
     inFlight = tick()
       .catch((error: unknown) => {
         // A bug, not an expected outcome: say so without the error object (it may hold a request),
@@ -572,7 +566,7 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       })
       .finally(() => {
         inFlight = undefined;
-        schedule(wakeRequested ? 0 : nextDelay());
+        schedule(wakeRequested ? 0 : nextDelay(loop, mono(), timing));
       });
   }
 
@@ -582,56 +576,11 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     else schedule(0);
   }
 
-  function vaultView(): StatusView['vault'] {
-    const base = { reachable, checkedAt: checkedAt === undefined ? null : iso(checkedAt) };
-    if (!status) {
-      return {
-        ...base,
-        initialized: null,
-        sealed: null,
-        threshold: null,
-        shares: null,
-        progress: null,
-        version: null,
-        sealType: null,
-        recoverySeal: null,
-      };
-    }
-    return {
-      ...base,
-      initialized: status.initialized,
-      sealed: status.sealed,
-      threshold: status.threshold,
-      shares: status.shares,
-      progress: status.progress,
-      version: status.version,
-      sealType: status.type,
-      recoverySeal: status.recoverySeal,
-    };
-  }
-
-  function buildView(): StatusView {
-    const now = clock.now();
-    const waiting = memory.backoff.until > now;
-    return {
-      state,
-      vault: vaultView(),
-      keys: {
-        loaded: keys.shares.length,
-        insufficient:
-          status !== undefined && status.initialized && keys.shares.length < status.threshold,
-        sources: keys.sources.map((s) => ({ path: s.path, shares: s.shares })),
-        invalidFiles: keys.invalid.map((i) => ({ path: i.path, reason: i.reason })),
-        suspectFiles: suspectFiles(),
-      },
-      paused: pause.paused,
-      pauseAnnotationUnrecognised: pause.unrecognisedValue ?? null,
-      pauseSwitch: { source: pause.source, problem: pause.problem ?? null },
-      backoffUntil: waiting ? iso(memory.backoff.until) : null,
-      backoffReason: waiting ? (memory.backoff.reason ?? null) : null,
-      lastUnseal,
-      lastError,
-    };
+  /** A check within `delayMs`: sooner than the timer, if it is due later. */
+  function wakeWithin(delayMs: number): void {
+    // While a tick runs, its end schedules by nextDelay, which includes the check now due.
+    if (!running || inFlight) return;
+    if (timerDue === undefined || timerDue > mono() + delayMs) schedule(delayMs);
   }
 
   return {
@@ -647,15 +596,100 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     },
     wake,
     connectionLost() {
-      fastPollUntil = clock.now() + FAST_POLL_WINDOW_MS;
-      wake();
+      const lost = afterConnectionLost(loop, mono());
+      loop = lost.loop;
+      if (lost.fastCloses !== undefined) {
+        warnLimited(
+          'fast-closes',
+          { closes: lost.fastCloses, withinSeconds: CLOSE_COUNT_WINDOW_MS / 1000 },
+          'the server closes our idle connection unusually often (an idle timeout far below the check interval, such as http_idle_timeout, or a proxy); checks caused by a closed connection are limited to one a second',
+        );
+      }
+      if (lost.checkInMs === 0) wake();
+      else wakeWithin(lost.checkInMs);
     },
     isRunning: () => running,
-    isLive() {
-      const longest = Math.max(timing.intervalMs, timing.retryIntervalMs, timing.requestTimeoutMs);
-      return running && clock.now() - lastBeat <= 3 * longest;
+    isLive: () => running && isLive(loop, mono(), timing),
+    view: () => buildView(loop, suspectFiles(), { wall: clock.now(), monotonic: mono() }),
+  };
+}
+
+/** The state an action shows; a rejected key set shows even while someone else's unseal holds. */
+function stateFor(action: Action, keySetRejected: boolean): UnsealerState {
+  switch (action.kind) {
+    case 'idle':
+      if (action.reason !== 'unsealed') return 'not-initialized';
+      return keySetRejected ? 'wrong-keys' : 'unsealed';
+    case 'blocked':
+      // Every block reason is a state of the same name.
+      return action.reason;
+    case 'await-unseal':
+      return 'awaiting-unseal';
+    default:
+      return 'unsealing';
+  }
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+function vaultView(loop: LoopState): StatusView['vault'] {
+  const { status, reachable, checkedAt } = loop;
+  const base = { reachable, checkedAt: checkedAt === undefined ? null : iso(checkedAt) };
+  if (!status) {
+    return {
+      ...base,
+      initialized: null,
+      sealed: null,
+      threshold: null,
+      shares: null,
+      progress: null,
+      version: null,
+      sealType: null,
+      recoverySeal: null,
+    };
+  }
+  return {
+    ...base,
+    initialized: status.initialized,
+    sealed: status.sealed,
+    threshold: status.threshold,
+    shares: status.shares,
+    progress: status.progress,
+    version: status.version,
+    sealType: status.type,
+    recoverySeal: status.recoverySeal,
+  };
+}
+
+/** What `/status` shows: the record, with times as ISO strings. */
+function buildView(
+  loop: LoopState,
+  suspectFiles: string[],
+  now: { readonly wall: number; readonly monotonic: number },
+): StatusView {
+  const { keys, status, pause, memory } = loop;
+  const waiting = memory.backoff.until > now.monotonic;
+  // Deadlines are monotonic; shown, they are wall-clock times as of now.
+  const shownUntil = now.wall + (memory.backoff.until - now.monotonic);
+  return {
+    state: loop.state,
+    vault: vaultView(loop),
+    keys: {
+      loaded: keys.shares.length,
+      insufficient:
+        status !== undefined && status.initialized && keys.shares.length < status.threshold,
+      sources: keys.sources.map((s) => ({ path: s.path, shares: s.shares })),
+      invalidFiles: keys.invalid.map((i) => ({ path: i.path, reason: i.reason })),
+      suspectFiles,
+      rejected: memory.search.keySetRejected,
     },
-    view: () => buildView(),
+    paused: pause.paused,
+    pauseAnnotationUnrecognised: pause.unrecognisedValue ?? null,
+    pauseSwitch: { source: pause.source, problem: pause.problem ?? null },
+    backoffUntil: waiting ? iso(shownUntil) : null,
+    backoffReason: waiting ? (memory.backoff.reason ?? null) : null,
+    lastUnseal: loop.lastUnseal,
+    lastError: loop.lastError,
   };
 }
 
@@ -669,7 +703,8 @@ function describeState(state: UnsealerState): string {
     unsealed: 'server is unsealed',
     paused: 'paused by vault-autounseal.io/paused; submitting nothing',
     'insufficient-keys': 'insufficient keys; submitting nothing',
-    'wrong-keys': 'backing off after the key set was rejected',
+    'wrong-keys':
+      'the key set was rejected: these shares do not unseal this server (backing off while it is sealed)',
     'backing-off': 'backing off after the server failed our unseal requests',
     unsealing: 'unsealing',
     'awaiting-unseal': 'last share accepted; waiting for the node to finish unsealing (raft join)',

@@ -19,7 +19,8 @@ import {
   type NodeVaultRequest,
 } from './vault-transport.js';
 
-export type VaultErrorCode = 'unreachable' | 'timeout' | 'tls' | 'http' | 'bad-answer';
+export type VaultErrorCode =
+  'unreachable' | 'timeout' | 'tls' | 'http' | 'rate-limited' | 'bad-answer';
 
 /** A failure talking to the server, safe to log and to show in `/status`. */
 export interface VaultFailure {
@@ -89,6 +90,15 @@ export function describeVaultError(
   // Trimmed: OpenSSL ends its text with a newline, which would split the hint from it.
   const message = scrubSecrets(typeof e.message === 'string' ? e.message : 'unknown error').trim();
   const statusCode = e.response?.statusCode;
+  if (statusCode === 429) {
+    // The server answered, so it is up: a rate-limit quota (Vault exempts sys/seal-status and
+    // sys/unseal by default; `rate_limit_exempt_paths` can take that away) or a proxy in front.
+    return {
+      code: 'rate-limited',
+      httpStatus: 429,
+      message: `server answered 429 Too Many Requests (a rate-limit quota on sys/seal-status or sys/unseal, or a proxy in front of the server?); backing off: ${message}`,
+    };
+  }
   if (typeof statusCode === 'number') {
     return {
       code: 'http',

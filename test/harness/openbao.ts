@@ -46,6 +46,8 @@ export interface ServerOptions {
   readonly peers?: () => readonly string[];
   /** A `seal "…" { … }` block for the config (persistent and raft only): an auto-unseal server. */
   readonly seal?: string;
+  /** More settings of the API listener, e.g. `http_idle_timeout = "20ms"`. */
+  readonly listener?: string;
 }
 
 export interface InitResult {
@@ -161,6 +163,7 @@ listener "tcp" {
   address = "127.0.0.1:${this.apiPort}"
   cluster_address = "127.0.0.1:${this.clusterPort}"
   ${listenerTls}
+  ${this.options.listener ?? ''}
 }
 ${storageBlock}
 ${this.options.seal ?? ''}

@@ -144,8 +144,10 @@ describe('the same key set rejected again in a later episode (item 4)', () => {
     // A human unseals by hand, then seals again: a new episode with the same wrong files.
     await server.unsealWith(init.keysHex.slice(0, 3));
     await waitFor('the sidecar to see it unsealed', async () =>
-      (await sidecar.status()).state === 'unsealed' ? true : undefined,
+      (await sidecar.status()).vault.sealed === false ? true : undefined,
     );
+    // Unsealed by someone else: the rejection stands (issue 21, item 2).
+    expect((await sidecar.status()).state).toBe('wrong-keys');
     await server.seal(init.rootToken);
     await waitFor('the second report', async () => (rejections() === 2 ? true : undefined));
     await expectNoLeaks(sidecar, init, stale);

@@ -90,10 +90,11 @@ describe('a dropped connection that is not a restart', () => {
       const before = await checksOk(sidecar.metrics());
       const sentBefore = submissions(await sidecar.metrics());
 
+      // Drops more than a second apart: closes start at most one check a second (issue 21, 7).
       let dropped = 0;
       for (let i = 0; i < 5; i++) {
         dropped += relay.dropAll();
-        await sleep(300);
+        await sleep(1_100);
       }
       expect(dropped).toBeGreaterThanOrEqual(5);
       // Each drop made it look: checks went up, with UNSEAL_INTERVAL at 1 h.
@@ -106,5 +107,48 @@ describe('a dropped connection that is not a restart', () => {
     } finally {
       await relay.close();
     }
+  });
+});
+
+describe('a server that closes every idle connection at once (issue 21, item 7)', () => {
+  it('draws about one check a second, not one per close, says so, and is still unsealed after a restart', async () => {
+    const server = track(
+      await startOpenBao({ storage: 'persistent', listener: 'http_idle_timeout = "20ms"' }),
+    );
+    const init = await server.init(5, 3);
+    const keysDir = tempDir('keys');
+    writeSecretVolume(keysDir, { 'init.json': init.rawJson });
+    const sidecar = await sidecarFor(server.addr, keysDir, { UNSEAL_INTERVAL: '1h' });
+    await server.waitUntil('first unseal', (s) => s.sealed === false);
+    await waitFor('the sidecar to see it unsealed', async () =>
+      (await sidecar.status()).state === 'unsealed' ? true : undefined,
+    );
+
+    const checks = async (): Promise<number> => {
+      const metrics = await sidecar.metrics();
+      return (
+        metricValue(metrics, 'vault_autounseal_checks_total{result="ok"}') +
+        metricValue(metrics, 'vault_autounseal_checks_total{result="error"}')
+      );
+    };
+    const before = await checks();
+    const startedAt = Date.now();
+    await sleep(5_000);
+    const perSecond = ((await checks()) - before) / ((Date.now() - startedAt) / 1000);
+    // A rate limit, not a timing: one close-caused check a second, at most. (43 a second before.)
+    expect(perSecond).toBeLessThan(3);
+    expect(perSecond).toBeGreaterThan(0);
+    const warnings = sidecar
+      .logs()
+      .filter((l) => /closes our idle connection unusually often/.test(String(l.msg)));
+    expect(warnings.length).toBeGreaterThanOrEqual(1);
+    expect(warnings[0]!.level).toBe('warn');
+
+    // Restart detection still works: SIGKILL and start again, unsealed without UNSEAL_INTERVAL.
+    await server.restart();
+    await server.waitUntil('unsealed after the restart', (s) => s.sealed === false, 30_000);
+    const metrics = await sidecar.metrics();
+    expect(metricValue(metrics, 'vault_autounseal_unseals_total{result="success"}')).toBe(2);
+    await expectNoLeaks(sidecar, init);
   });
 });

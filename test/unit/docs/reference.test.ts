@@ -138,7 +138,7 @@ async function realStatusAnswers(): Promise<unknown[]> {
     readPause: async () => ({ kind: 'no-volume' as const }),
     logger,
     metrics: sidecarMetrics.createSidecarMetrics(registry),
-    clock: { now: () => Date.now() },
+    clock: { now: () => Date.now(), monotonic: () => performance.now() },
     timing: {
       intervalMs: 5_000,
       retryIntervalMs: 50,
@@ -197,7 +197,7 @@ describe('docs/reference.md', () => {
       readPause: async () => ({ kind: 'no-volume' as const }),
       logger,
       metrics: sidecarMetrics.createSidecarMetrics(registry),
-      clock: { now: () => Date.now() },
+      clock: { now: () => Date.now(), monotonic: () => performance.now() },
       timing: {
         intervalMs: 5_000,
         retryIntervalMs: 50,

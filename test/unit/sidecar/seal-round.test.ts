@@ -277,11 +277,12 @@ describe('a stranger’s partial round', () => {
     expect(memory.search.rejected).toEqual([]);
   });
 
-  it('is completed by our shares when theirs were right', () => {
+  it('is completed by our shares when theirs were right, and the unseal is not ours', () => {
     const server = new ModelServer(new Set(SHARES.map((s) => s.hex)));
     server.submit(SHARES[4]!.hex);
     const { events } = drive(server, SHARES.slice(0, 3));
-    expect(events).toEqual(['progress', 'unsealed']);
+    // Two of ours in a round of three: it does not show that our key set unseals (issue 21, 3).
+    expect(events).toEqual(['progress', 'unsealed-by-others']);
   });
 
   it('is followed at once by a clean round of ours when theirs were wrong', () => {
@@ -379,12 +380,31 @@ describe('reporting a rejected key set (issue 9, item 4)', () => {
     return { ...drive(server, keys).memory };
   };
 
-  it('is due again after the server was unsealed in between', () => {
+  it('is due again after our own shares unsealed the server in between', () => {
     const reported = { ...exhausted() };
     const marked: Memory = { ...reported, search: { ...reported.search, reported: true } };
-    const afterUnseal = reconcile(marked, sealed({ sealed: false }), 5).memory;
+    // Our last share was accepted and the node then finished joining: our unseal.
+    const ours: Memory = { ...marked, round: { ...FRESH_ROUND, awaitingSince: 1 } };
+    const afterUnseal = reconcile(ours, sealed({ sealed: false }), 5).memory;
     expect(afterUnseal.search.reported).toBe(false);
+    expect(afterUnseal.search.keySetRejected).toBe(false);
     expect(afterUnseal.backoff.until).toBe(0);
+  });
+
+  it('stands after someone else unsealed the server (issue 21, item 2)', () => {
+    const reported = { ...exhausted() };
+    const marked: Memory = { ...reported, search: { ...reported.search, reported: true } };
+    expect(marked.search.keySetRejected).toBe(true);
+    const afterUnseal = reconcile(marked, sealed({ sealed: false }), 5).memory;
+    // The verdict and the back-off stand; the report is due again in the next episode.
+    expect(afterUnseal.search).toEqual({ ...marked.search, reported: false });
+    expect(afterUnseal.backoff).toEqual(marked.backoff);
+    // Nor does a round of ours that was joined by someone else's shares count as ours.
+    const joined: Memory = {
+      ...marked,
+      round: { ...FRESH_ROUND, awaitingSince: 1, foreign: true },
+    };
+    expect(reconcile(joined, sealed({ sealed: false }), 5).memory.search.keySetRejected).toBe(true);
   });
 
   it('is due again for a new key set', () => {
@@ -433,6 +453,7 @@ describe('properties', () => {
       exhausted: fc.boolean(),
       reported: fc.boolean(),
       suspects: fc.constant([]),
+      keySetRejected: fc.boolean(),
     }),
     backoff: fc.record({
       reason: fc.constantFrom('wrong-keys' as const, 'errors' as const, undefined),
@@ -556,7 +577,19 @@ describe('reconcile', () => {
 describe('afterSubmit', () => {
   const sent = { share: SHARES[0]!, progressBefore: 0, threshold: 3, shares: SHARES };
 
-  it('names an unseal', () => {
+  it('names an unseal that our round completed', () => {
+    const ours = withRound({ nonce: 'n', submitted: [SHARES[1]!.hex, SHARES[2]!.hex], counted: 2 });
+    expect(
+      afterSubmit(
+        ours,
+        { ...sent, progressBefore: 2 },
+        { kind: 'status', status: sealed({ sealed: false }) },
+        { now: 5, timing: TIMING },
+      ).event,
+    ).toBe('unsealed');
+  });
+
+  it('names an unsealed answer to our first share someone else’s unseal', () => {
     expect(
       afterSubmit(
         INITIAL_MEMORY,
@@ -564,7 +597,7 @@ describe('afterSubmit', () => {
         { kind: 'status', status: sealed({ sealed: false }) },
         { now: 5, timing: TIMING },
       ).event,
-    ).toBe('unsealed');
+    ).toBe('unsealed-by-others');
   });
 
   it('treats "accepted but sealed with progress 0" as a follower joining: wait, do not resubmit', () => {

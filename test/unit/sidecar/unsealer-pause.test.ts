@@ -69,7 +69,7 @@ function start(firstRead: PauseRead) {
     },
     logger: createLogger({ name: 'test', level: 'info', destination }),
     metrics: createSidecarMetrics(registry),
-    clock: { now: () => Date.now() },
+    clock: { now: () => Date.now(), monotonic: () => performance.now() },
     // Sealed, the loop looks again every millisecond: each look reads the switch again.
     timing: { intervalMs: 60_000, retryIntervalMs: 1, maxBackoffMs: 10, requestTimeoutMs: 5_000 },
   });

@@ -90,7 +90,7 @@ async function runTicks(behaviour: Behaviour, shareCount: number, ticks: number)
     readPause: async () => ({ kind: 'no-volume' as const }),
     logger,
     metrics: createSidecarMetrics(registry),
-    clock: { now: () => now },
+    clock: { now: () => now, monotonic: () => now },
     timing: { intervalMs: 5_000, retryIntervalMs: 1, maxBackoffMs: 10, requestTimeoutMs: 5_000 },
   });
   unsealer.start();
@@ -145,7 +145,7 @@ describe('an unexpected failure inside a check (issue 9, item 7)', () => {
       readPause: async () => ({ kind: 'no-volume' as const }),
       logger: createLogger({ name: 'test', level: 'trace', destination: out.stream }),
       metrics: createSidecarMetrics(createRegistry({ defaultMetrics: false })),
-      clock: { now: () => 1_000 },
+      clock: { now: () => 1_000, monotonic: () => 1_000 },
       timing: { intervalMs: 5_000, retryIntervalMs: 1, maxBackoffMs: 10, requestTimeoutMs: 5_000 },
     });
     unsealer.start();
@@ -154,5 +154,66 @@ describe('an unexpected failure inside a check (issue 9, item 7)', () => {
     expect(out.text()).toContain('check failed unexpectedly');
     expect(out.text()).not.toContain(share);
     expect(out.text()).not.toContain(Buffer.from(share, 'hex').toString('base64'));
+  });
+});
+
+describe('a backward wall-clock step during a back-off (issue 21, item 8)', () => {
+  it('does not hold unsealing back: every deadline is on the monotonic clock', async () => {
+    const shares = Array.from({ length: 3 }, () => randomBytes(33).toString('hex'));
+    const keys: KeySnapshot = {
+      shares: shares.map((hex, i) => ({ hex, origin: `/keys/key-${i}` })),
+      sources: shares.map((_, i) => ({ path: `/keys/key-${i}`, shares: 1 })),
+      invalid: [],
+      fingerprint: shares.join(','),
+    };
+    const honest = scriptedServer(new Set(shares), 'honest');
+    let failNext = true;
+    // The first share meets a 500: a back-off of 1 s follows.
+    const vault: VaultPort = {
+      ...honest,
+      async submitShare(hex, wasLastShare): Promise<SubmitResult> {
+        if (!failNext) return honest.submitShare(hex, wasLastShare);
+        failNext = false;
+        return {
+          kind: 'error',
+          wasLastShare,
+          failure: { code: 'http', httpStatus: 500, message: 'server answered 500' },
+        };
+      },
+    };
+    let wall = Date.UTC(2026, 0, 1);
+    let monotonic = 5_000;
+    const unsealer = createUnsealer({
+      vault,
+      readKeys: async () => keys,
+      readPause: async () => ({ kind: 'no-volume' as const }),
+      logger: createLogger({ name: 'test', level: 'silent' }),
+      metrics: createSidecarMetrics(createRegistry({ defaultMetrics: false })),
+      clock: { now: () => wall, monotonic: () => monotonic },
+      timing: {
+        intervalMs: 5_000,
+        retryIntervalMs: 1,
+        maxBackoffMs: 60_000,
+        requestTimeoutMs: 5_000,
+      },
+    });
+    const settle = async (until: (state: string) => boolean): Promise<void> => {
+      for (let i = 0; i < 50 && !until(unsealer.view().state); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        unsealer.wake();
+      }
+    };
+    unsealer.start();
+    await settle((state) => state === 'backing-off');
+    expect(unsealer.view().state).toBe('backing-off');
+    // Shown on the wall clock: a second from now.
+    expect(unsealer.view().backoffUntil).toBe(new Date(wall + 1_000).toISOString());
+
+    // NTP steps the wall clock back an hour while a little over a second passes.
+    wall -= 3_600_000;
+    monotonic += 1_100;
+    await settle((state) => state === 'unsealed');
+    await unsealer.stop();
+    expect(unsealer.view().state).toBe('unsealed');
   });
 });
