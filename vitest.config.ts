@@ -14,6 +14,7 @@ const pureModules = [
   'common/sidecar-durations.ts',
   'common/connection-fairness.ts',
   'common/metrics-cache.ts',
+  'common/vault-settings.ts',
   'webhook/config.ts',
   'webhook/should-inject.ts',
   'webhook/sidecar-spec.ts',
