@@ -66,13 +66,9 @@ export function checkVaultAddress(text: string, maxShown = 200): AddressCheck {
         'TCP only; accepted: an http:// or https:// address, such as https://127.0.0.1:8200',
     };
   }
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(trimmed);
-  } catch {
-    parsed = undefined;
-  }
-  if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.hostname === '') {
+  const parsed = URL.canParse(trimmed) ? new URL(trimmed) : undefined;
+  // http and https are WHATWG "special" schemes: such a URL always has a host.
+  if (!parsed || !['http:', 'https:'].includes(parsed.protocol)) {
     return { ok: false, message: `${shown} is not an http:// or https:// address` };
   }
   return {
