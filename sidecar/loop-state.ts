@@ -262,10 +262,21 @@ export function afterConnectionLost(
     : { loop: next, checkInMs };
 }
 
-/** Alive: running, and a beat within three of the longest waits the loop may make. */
-export function isLive(loop: LoopState, now: number, timing: LoopTiming): boolean {
+/**
+ * Alive: a beat within three of the longest waits the loop may make, counted from the later of the
+ * last beat and the time the next check is due (`timerDue`, when one is scheduled). A wait the loop
+ * chose (a back-off after 429 answers grows to UNSEAL_MAX_BACKOFF, past three of those waits) is
+ * not a stall; a timer that should have fired long ago is.
+ */
+export function isLive(
+  loop: LoopState,
+  now: number,
+  timing: LoopTiming,
+  timerDue?: number,
+): boolean {
   const longest = Math.max(timing.intervalMs, timing.retryIntervalMs, timing.requestTimeoutMs);
-  return now - loop.lastBeat <= 3 * longest;
+  const since = Math.max(loop.lastBeat, timerDue ?? Number.NEGATIVE_INFINITY);
+  return now - since <= 3 * longest;
 }
 
 /** The key in which an "insufficient keys" error is logged once: these files, this threshold. */

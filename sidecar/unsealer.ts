@@ -609,7 +609,7 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       else wakeWithin(lost.checkInMs);
     },
     isRunning: () => running,
-    isLive: () => running && isLive(loop, mono(), timing),
+    isLive: () => running && isLive(loop, mono(), timing, timerDue),
     view: () => buildView(loop, suspectFiles(), { wall: clock.now(), monotonic: mono() }),
   };
 }

@@ -238,4 +238,15 @@ describe('liveness', () => {
     expect(isLive(loop, NOW + 15_001, TIMINGS)).toBe(false);
     expect(isLive(loop, NOW + 15_001, { ...TIMINGS, requestTimeoutMs: 6_000 })).toBe(true);
   });
+
+  it('counts from the next check when one is due later: a chosen wait is not a stall', () => {
+    const loop = start();
+    // A back-off of 60 s after 429 answers: the timer is due at NOW + 60 s.
+    expect(isLive(loop, NOW + 59_000, TIMINGS, NOW + 60_000)).toBe(true);
+    expect(isLive(loop, NOW + 75_000, TIMINGS, NOW + 60_000)).toBe(true);
+    // The timer should have fired 15 s ago and no beat came: stalled.
+    expect(isLive(loop, NOW + 75_001, TIMINGS, NOW + 60_000)).toBe(false);
+    // A timer due before the last beat changes nothing.
+    expect(isLive(loop, NOW + 15_001, TIMINGS, NOW - 1_000)).toBe(false);
+  });
 });

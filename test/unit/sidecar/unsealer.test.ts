@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../common/logger.js';
 import { createRegistry } from '../../../common/metrics-registry.js';
 import type { KeySnapshot } from '../../../sidecar/key-files.js';
+import { EMPTY_KEY_SNAPSHOT } from '../../../sidecar/key-snapshot.js';
 import { createSidecarMetrics } from '../../../sidecar/metrics.js';
 import type { SealStatus } from '../../../sidecar/seal-round.js';
 import { createUnsealer } from '../../../sidecar/unsealer.js';
@@ -215,5 +216,67 @@ describe('a backward wall-clock step during a back-off (issue 21, item 8)', () =
     await settle((state) => state === 'unsealed');
     await unsealer.stop();
     expect(unsealer.view().state).toBe('unsealed');
+  });
+});
+
+describe('a server that keeps answering 429 (issue 21, item 14)', () => {
+  it('stays live through a back-off longer than the liveness window, and not past it', async () => {
+    let rateLimited = 0;
+    const vault: VaultPort = {
+      async sealStatus(): Promise<StatusResult> {
+        rateLimited += 1;
+        return {
+          ok: false,
+          failure: {
+            code: 'rate-limited',
+            httpStatus: 429,
+            message: 'server answered 429 Too Many Requests',
+          },
+        };
+      },
+      async submitShare(): Promise<SubmitResult> {
+        throw new Error('nothing is submitted to a server that never answered sealed');
+      },
+      async resetRound() {
+        return { ok: true };
+      },
+    };
+    let monotonic = 5_000;
+    const unsealer = createUnsealer({
+      vault,
+      readKeys: async () => EMPTY_KEY_SNAPSHOT,
+      readPause: async () => ({ kind: 'no-volume' as const }),
+      logger: createLogger({ name: 'test', level: 'silent' }),
+      metrics: createSidecarMetrics(createRegistry({ defaultMetrics: false })),
+      clock: { now: () => Date.UTC(2026, 0, 1), monotonic: () => monotonic },
+      // Liveness allows three of the longest waits: 3 s here.
+      timing: {
+        intervalMs: 1_000,
+        retryIntervalMs: 1,
+        maxBackoffMs: 60_000,
+        requestTimeoutMs: 1_000,
+      },
+    });
+    unsealer.start();
+    // Five 429s in a row (each wake is a check): the back-off is now 16 s.
+    for (let checks = 1; checks < 5; checks++) {
+      for (let i = 0; i < 100 && rateLimited < checks; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      unsealer.wake();
+    }
+    for (let i = 0; i < 100 && rateLimited < 5; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(rateLimited).toBe(5);
+    expect(unsealer.view().state).toBe('backing-off');
+    // 10 s into that back-off the loop is waiting on purpose, not stalled.
+    monotonic += 10_000;
+    expect(unsealer.isLive()).toBe(true);
+    // 3 s after the check should have run, with no beat: stalled.
+    monotonic += 6_000 + 3_001;
+    expect(unsealer.isLive()).toBe(false);
+    await unsealer.stop();
   });
 });
