@@ -27,6 +27,19 @@ const clientCert = (ca: TestCa, notAfter?: Date): Promise<IssuedCert> =>
     ...(notAfter ? { notBefore: new Date(notAfter.getTime() - 3_600_000), notAfter } : {}),
   });
 
+/** A persistent OpenBao whose TLS listener shows a certificate for SERVER_NAME issued by `ca`. */
+async function serverSignedBy(ca: TestCa): Promise<OpenBaoServer> {
+  const tls = { ...(await serverCert(ca)), caPem: ca.certPem, serverName: SERVER_NAME };
+  return track(await startOpenBao({ storage: 'persistent', tls }));
+}
+
+/** A Secret-style volume holding `ca.crt`, as the kubelet mounts it. */
+function caVolume(pem: string): { dir: string; file: string } {
+  const dir = tempDir('ca');
+  writeSecretVolume(dir, { 'ca.crt': pem }, 0o444);
+  return { dir, file: join(dir, 'ca.crt') };
+}
+
 async function keysFor(server: OpenBaoServer): Promise<{ init: InitResult; keysDir: string }> {
   const init = await server.init(5, 3);
   const keysDir = tempDir('keys');
@@ -46,18 +59,11 @@ async function tlsError(sidecar: SidecarProcess, matching: RegExp): Promise<stri
 describe('a rotated server CA (a self-signed issuer re-issued)', () => {
   it('is used once VAULT_CACERT is swapped: the restarted server is unsealed without restarting the sidecar', async () => {
     const ca1 = await createTestCa('server CA one');
-    const cert1 = await serverCert(ca1);
-    const server = track(
-      await startOpenBao({
-        storage: 'persistent',
-        tls: { ...cert1, caPem: ca1.certPem, serverName: SERVER_NAME },
-      }),
-    );
+    const server = await serverSignedBy(ca1);
     const { init, keysDir } = await keysFor(server);
-    const caDir = tempDir('ca');
-    writeSecretVolume(caDir, { 'ca.crt': ca1.certPem }, 0o444);
+    const { dir: caDir, file: caFile } = caVolume(ca1.certPem);
     const sidecar = await sidecarFor(server.addr, keysDir, {
-      VAULT_CACERT: join(caDir, 'ca.crt'),
+      VAULT_CACERT: caFile,
       VAULT_TLS_SERVER_NAME: SERVER_NAME,
     });
     await server.waitUntil('unsealed', (s) => s.sealed === false);
@@ -87,18 +93,11 @@ describe('a rotated server CA (a self-signed issuer re-issued)', () => {
 
   it('keeps the last good CA when the file turns to junk, says so once, and still unseals', async () => {
     const ca = await createTestCa('server CA');
-    const cert = await serverCert(ca);
-    const server = track(
-      await startOpenBao({
-        storage: 'persistent',
-        tls: { ...cert, caPem: ca.certPem, serverName: SERVER_NAME },
-      }),
-    );
+    const server = await serverSignedBy(ca);
     const { init, keysDir } = await keysFor(server);
-    const caDir = tempDir('ca');
-    writeSecretVolume(caDir, { 'ca.crt': ca.certPem }, 0o444);
+    const { dir: caDir, file: caFile } = caVolume(ca.certPem);
     const sidecar = await sidecarFor(server.addr, keysDir, {
-      VAULT_CACERT: join(caDir, 'ca.crt'),
+      VAULT_CACERT: caFile,
       VAULT_TLS_SERVER_NAME: SERVER_NAME,
     });
     await server.waitUntil('unsealed', (s) => s.sealed === false);
@@ -241,16 +240,10 @@ describe('mTLS: a listener that requires client certificates', () => {
 describe('a rotation whose watch event was lost', () => {
   it('is picked up after the next TLS failure, by comparing the files', async () => {
     const ca1 = await createTestCa('server CA one');
-    const server = track(
-      await startOpenBao({
-        storage: 'persistent',
-        tls: { ...(await serverCert(ca1)), caPem: ca1.certPem, serverName: SERVER_NAME },
-      }),
-    );
-    const caDir = tempDir('ca');
-    writeSecretVolume(caDir, { 'ca.crt': ca1.certPem }, 0o444);
+    const server = await serverSignedBy(ca1);
+    const { dir: caDir, file: caFile } = caVolume(ca1.certPem);
     const paths = {
-      ca: { setting: 'VAULT_CACERT', path: join(caDir, 'ca.crt') },
+      ca: { setting: 'VAULT_CACERT', path: caFile },
       cert: { setting: 'VAULT_CLIENT_CERT', path: undefined },
       key: { setting: 'VAULT_CLIENT_KEY', path: undefined },
     };
@@ -292,18 +285,12 @@ describe('a rotation whose watch event was lost', () => {
 describe('restart detection after the TLS files changed', () => {
   it('still sees the server restart through the new kept-alive connection', async () => {
     const ca = await createTestCa('server CA');
-    const server = track(
-      await startOpenBao({
-        storage: 'persistent',
-        tls: { ...(await serverCert(ca)), caPem: ca.certPem, serverName: SERVER_NAME },
-      }),
-    );
+    const server = await serverSignedBy(ca);
     const { init, keysDir } = await keysFor(server);
-    const caDir = tempDir('ca');
-    writeSecretVolume(caDir, { 'ca.crt': ca.certPem }, 0o444);
+    const { dir: caDir, file: caFile } = caVolume(ca.certPem);
     // UNSEAL_INTERVAL at its 1 h maximum: only the dropped connection explains a quick re-unseal.
     const sidecar = await sidecarFor(server.addr, keysDir, {
-      VAULT_CACERT: join(caDir, 'ca.crt'),
+      VAULT_CACERT: caFile,
       VAULT_TLS_SERVER_NAME: SERVER_NAME,
       UNSEAL_INTERVAL: '1h',
     });
