@@ -1,0 +1,3 @@
+module vault-autounseal/node/pause
+
+go 1.26.0
