@@ -5,11 +5,13 @@
 // Times: every deadline and duration is on the monotonic clock (UnsealerDeps.clock.monotonic);
 // only `checkedAt` and the ISO strings, which are shown, come from the wall clock.
 import { EMPTY_KEY_SNAPSHOT, type KeySnapshot } from './key-snapshot.js';
+import { RESTART_GRACE_MS } from './outage-level.js';
 import { INITIAL_PAUSE_SWITCH, type PauseSwitch } from './pause.js';
 import {
   afterFailedRequest,
   FRESH_ROUND,
   INITIAL_MEMORY,
+  type Action,
   type BackoffTiming,
   type Memory,
   type RoundEvent,
@@ -36,6 +38,22 @@ export interface ShownError {
   readonly at: string;
 }
 
+/**
+ * What a `lastError` was about; it is shown until that is over: `seal-status` until a check is
+ * answered, `unseal` until a request of a round is answered or the server is seen unsealed,
+ * `key-set` while the key set stands rejected.
+ */
+export type ErrorSource = 'seal-status' | 'unseal' | 'key-set';
+
+/** Something that went right: the errors it proves over are cleared (`settleError`). */
+export type Recovery = 'status-answered' | 'unseal-answered' | 'unsealed';
+
+const CLEARED_BY: Record<Recovery, readonly ErrorSource[]> = {
+  'status-answered': ['seal-status'],
+  'unseal-answered': ['unseal'],
+  unsealed: ['seal-status', 'unseal'],
+};
+
 /** One stretch of time between seeing the server sealed and seeing it unsealed. */
 export interface Episode {
   /** When the server was first seen sealed in this episode; undefined while not sealed. */
@@ -46,9 +64,21 @@ export interface Episode {
    * else's shares, or an unseal by hand, earns no credit, however many of our shares went in.
    */
   readonly completed: boolean;
+  /**
+   * Time paused in this episode, not counting a pause still on (`pausedSince`). An operator's
+   * pause is not time the sidecar took to unseal: the duration histogram leaves it out.
+   */
+  readonly pausedMs: number;
+  /** When the pause still on in this episode began; undefined while not paused. */
+  readonly pausedSince: number | undefined;
 }
 
-export const NO_EPISODE: Episode = Object.freeze({ sealedSince: undefined, completed: false });
+export const NO_EPISODE: Episode = Object.freeze({
+  sealedSince: undefined,
+  completed: false,
+  pausedMs: 0,
+  pausedSince: undefined,
+});
 
 export interface LoopState {
   /** The last seal status the server gave (a check or an unseal answer). */
@@ -69,6 +99,15 @@ export interface LoopState {
   readonly state: UnsealerState;
   readonly lastUnseal: { readonly at: string; readonly durationSeconds: number } | null;
   readonly lastError: ShownError | null;
+  /** What `lastError` was about; undefined when there is none. */
+  readonly lastErrorSource: ErrorSource | undefined;
+  /** Seal-status checks failed in a row (0 after one answered). */
+  readonly consecutiveFailures: number;
+  /**
+   * Until this time a refused connection is a restart, logged as a warning (outage-level.ts): set
+   * at start and whenever the idle connection is lost.
+   */
+  readonly restartExpectedUntil: number;
   /** The key files and threshold an "insufficient keys" error was logged for ('' when none). */
   readonly insufficientReportedFor: string;
   /** When the loop last showed it is alive (a tick began, or a request to the server returned). */
@@ -97,6 +136,9 @@ export function initialLoopState(now: number): LoopState {
     state: 'starting',
     lastUnseal: null,
     lastError: null,
+    lastErrorSource: undefined,
+    consecutiveFailures: 0,
+    restartExpectedUntil: now + RESTART_GRACE_MS,
     insufficientReportedFor: '',
     lastBeat: now,
     fastPollUntil: 0,
@@ -147,8 +189,11 @@ export function afterSealStatus(
   const seen = { ...loop, status };
   const { episode } = loop;
   if (isShamirSealed(status) && episode.sealedSince === undefined) {
+    // Paused as last read: counted from here until the switch is read released. Before the first
+    // read nothing is known (the read that follows at once starts the count if paused).
+    const pausedSince = loop.pause !== INITIAL_PAUSE_SWITCH && loop.pause.paused ? now : undefined;
     return {
-      loop: { ...seen, episode: { ...episode, sealedSince: now } },
+      loop: { ...seen, episode: { ...NO_EPISODE, ...episode, sealedSince: now, pausedSince } },
       event: { kind: 'sealed' },
     };
   }
@@ -156,15 +201,84 @@ export function afterSealStatus(
   if (episode.sealedSince === undefined) {
     return { loop: { ...seen, episode: NO_EPISODE }, event: { kind: 'found-unsealed' } };
   }
-  const durationMs = now - episode.sealedSince;
+  const durationMs = Math.max(0, now - episode.sealedSince - pausedIn(episode, now));
   const by = episode.completed ? 'us' : 'someone-else';
   return { loop: { ...seen, episode: NO_EPISODE }, event: { kind: 'unsealed', by, durationMs } };
+}
+
+/** Time paused in an episode up to `now`, a pause still on included. */
+export function pausedIn(episode: Episode, now: number): number {
+  const ongoing = episode.pausedSince === undefined ? 0 : now - episode.pausedSince;
+  return episode.pausedMs + ongoing;
+}
+
+/**
+ * The pause switch was read (`loop.pause` is what it said): in a sealed episode, a pause starts
+ * or ends being counted. Outside one there is nothing to count.
+ */
+export function afterPauseRead(loop: LoopState, now: number): LoopState {
+  const { episode } = loop;
+  if (episode.sealedSince === undefined) return loop;
+  const paused = loop.pause.paused;
+  if (paused && episode.pausedSince === undefined) {
+    return { ...loop, episode: { ...episode, pausedSince: now } };
+  }
+  if (!paused && episode.pausedSince !== undefined) {
+    const pausedMs = episode.pausedMs + (now - episode.pausedSince);
+    return { ...loop, episode: { ...episode, pausedMs, pausedSince: undefined } };
+  }
+  return loop;
+}
+
+/** A failure to show in `/status` until what it was about is over (`settleError`). */
+export function withError(loop: LoopState, error: ShownError, source: ErrorSource): LoopState {
+  return { ...loop, lastError: error, lastErrorSource: source };
+}
+
+/**
+ * Clears `lastError` once it no longer holds: after `recovery` (when given) for the errors it
+ * proves over, and a key-set rejection as soon as the key set no longer stands rejected (new key
+ * files, or our own unseal).
+ */
+export function settleError(loop: LoopState, recovery?: Recovery): LoopState {
+  const source = loop.lastErrorSource;
+  if (source === undefined) return loop;
+  const over =
+    source === 'key-set'
+      ? !loop.memory.search.keySetRejected
+      : recovery !== undefined && CLEARED_BY[recovery].includes(source);
+  return over ? { ...loop, lastError: null, lastErrorSource: undefined } : loop;
+}
+
+/**
+ * The state an action shows. Paused shows whatever the server's state (unsealed, not initialised,
+ * a recovery seal): an operator who paused every sidecar checks that they all say so. A rejected
+ * key set shows even while someone else's unseal holds.
+ */
+export function stateFor(
+  action: Action,
+  flags: { readonly paused: boolean; readonly keySetRejected: boolean },
+): UnsealerState {
+  if (flags.paused) return 'paused';
+  switch (action.kind) {
+    case 'idle':
+      if (action.reason !== 'unsealed') return 'not-initialized';
+      return flags.keySetRejected ? 'wrong-keys' : 'unsealed';
+    case 'blocked':
+      // Every block reason is a state of the same name.
+      return action.reason;
+    case 'await-unseal':
+      return 'awaiting-unseal';
+    default:
+      return 'unsealing';
+  }
 }
 
 /** The seal-status check failed: the server went away, and whatever round it had with it. */
 export function afterUnreachable(loop: LoopState, now: number): LoopState {
   return {
     ...loop,
+    consecutiveFailures: loop.consecutiveFailures + 1,
     reachable: false,
     rateLimited: false,
     checkedAt: now,
@@ -177,7 +291,15 @@ export function afterUnreachable(loop: LoopState, now: number): LoopState {
 
 /** The seal-status check answered. */
 export function afterReachable(loop: LoopState, now: number): LoopState {
-  return { ...loop, reachable: true, rateLimited: false, checkedAt: now, closeCheckDue: undefined };
+  const answered: LoopState = {
+    ...loop,
+    reachable: true,
+    rateLimited: false,
+    checkedAt: now,
+    closeCheckDue: undefined,
+    consecutiveFailures: 0,
+  };
+  return settleError(answered, 'status-answered');
 }
 
 /**
@@ -194,6 +316,7 @@ export function afterRateLimited(
     ...loop,
     reachable: true,
     rateLimited: true,
+    consecutiveFailures: 0,
     checkedAt: at.wall,
     closeCheckDue: undefined,
     memory: { ...failed, round: loop.memory.round },
@@ -252,6 +375,7 @@ export function afterConnectionLost(
   const next: LoopState = {
     ...loop,
     fastPollUntil: now + FAST_POLL_WINDOW_MS,
+    restartExpectedUntil: Math.max(loop.restartExpectedUntil, now + RESTART_GRACE_MS),
     lastCloseCheckAt: due,
     closeCheckDue: due > now ? due : undefined,
     closes,

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { KeySnapshot } from './key-snapshot.js';
 import {
   afterConnectionLost,
+  afterPauseRead,
   afterRateLimited,
   afterReachable,
   afterRoundEvent,
@@ -16,11 +17,16 @@ import {
   isLive,
   isShamirSealed,
   nextDelay,
+  settleError,
+  stateFor,
+  withError,
+  type ErrorSource,
   type LoopState,
   type ShownError,
   type UnsealerState,
 } from './loop-state.js';
 import type { SidecarMetrics } from './metrics.js';
+import { outageLevel } from './outage-level.js';
 import { createRepeatLimiter } from '../common/repeat-limiter.js';
 import {
   INITIAL_PAUSE_SWITCH,
@@ -156,12 +162,19 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     loop = { ...loop, lastBeat: mono() };
   };
 
-  function recordError(failure: VaultFailure, context: string): void {
+  function recordError(failure: VaultFailure, context: string, source: ErrorSource): void {
     const lastError = { code: failure.code, message: failure.message, at: iso(clock.now()) };
-    loop = { ...loop, lastError };
-    const { log, suppressed } = repeats.shouldLog(`${context}:${failure.code}`, mono());
+    loop = withError(loop, lastError, source);
+    // A refused connection while the server restarts is a warning, not a page (outage-level.ts).
+    const level = outageLevel(failure, {
+      restartExpectedUntil: loop.restartExpectedUntil,
+      consecutiveFailures: loop.consecutiveFailures,
+      now: mono(),
+    });
+    // Per level: an outage that outlasts the restart window is logged as an error at once.
+    const { log, suppressed } = repeats.shouldLog(`${context}:${failure.code}:${level}`, mono());
     if (log) {
-      logger.error(
+      logger[level](
         { code: failure.code, ...(suppressed > 0 ? { repeated: suppressed } : {}) },
         `${context}: ${failure.message}`,
       );
@@ -196,7 +209,7 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       JSON.stringify(next.invalid) !== JSON.stringify(keys.invalid);
     // The search for a working set is about this exact list of shares, in this order.
     const memory = withKeySet(loop.memory, next.shares.map((share) => share.hex).join(','));
-    loop = { ...loop, keys: next, keysRead: true, memory };
+    loop = settleError({ ...loop, keys: next, keysRead: true, memory });
     // So are its suspects: a key change clears them, in /status and in the gauge alike.
     metrics.keyFilesSuspect.set(suspectFiles().length);
     metrics.keySetRejected.set(memory.search.keySetRejected ? 1 : 0);
@@ -231,7 +244,8 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
   async function refreshPause(): Promise<void> {
     const previous = loop.pause;
     const next = nextPauseSwitch(previous, await deps.readPause());
-    loop = { ...loop, pause: next };
+    // Time paused in a sealed episode is left out of its unseal duration.
+    loop = afterPauseRead({ ...loop, pause: next }, mono());
     metrics.paused.set(next.paused ? 1 : 0);
     metrics.pauseSwitchUnreadable.set(next.source === 'unreadable' ? 1 : 0);
     reportPauseSwitch(previous, next);
@@ -286,11 +300,12 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     loop = folded.loop;
     exportStatus(next);
     const event = folded.event;
+    if (!next.sealed && next.initialized) loop = settleError(loop, 'unsealed');
+    // Unsealed as at the last check (`found-unsealed`): no state is set here. The step that
+    // follows every answered check sets it, once: setting it here too made a server with a
+    // recovery seal log "unsealed" and "recovery-seal" in turn on every check.
     if (event?.kind === 'sealed') {
       logger.info({ threshold: next.threshold, progress: next.progress }, 'vault is sealed');
-    } else if (event?.kind === 'found-unsealed') {
-      // Unsealed, as it was at the last check (or at start): a rejected key set still shows.
-      setState(loop.memory.search.keySetRejected ? 'wrong-keys' : 'unsealed');
     } else if (event?.kind === 'unsealed') {
       if (event.by === 'us') onOwnUnseal(event.durationMs);
       else onUnsealedByOthers();
@@ -371,7 +386,7 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       message: `the server rejected every combination tried (${tried} of ${threshold} out of ${keys.shares.length} shares): shares of another server, or an old key set`,
       at: iso(clock.now()),
     };
-    loop = { ...loop, lastError };
+    loop = withError(loop, lastError, 'key-set');
     if (memory.search.reported) return;
     loop = { ...loop, memory: { ...memory, search: { ...memory.search, reported: true } } };
     logger.error(
@@ -424,7 +439,7 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
         return false;
       default:
         metrics.keySubmissions.inc({ result: 'error' });
-        if (answer.failure) recordError(answer.failure, 'unseal');
+        if (answer.failure) recordError(answer.failure, 'unseal', 'unseal');
         return false;
     }
   }
@@ -449,6 +464,7 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       { now: mono(), timing: backoffTiming },
     );
     loop = afterRoundEvent({ ...loop, memory: folded.memory }, folded.event);
+    if (answer.kind === 'status') loop = settleError(loop, 'unseal-answered');
     metrics.keySetRejected.set(loop.memory.search.keySetRejected ? 1 : 0);
     const goesOn = record(folded.event, answer, current.threshold);
     onSuspects(suspectsBefore);
@@ -466,7 +482,7 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       const at = { now: mono(), wall: clock.now(), timing: backoffTiming };
       loop = afterRateLimited(loop, at);
       setState('backing-off', { reason: 'rate-limited' });
-      recordError(result.failure, 'seal-status');
+      recordError(result.failure, 'seal-status', 'seal-status');
       return undefined;
     }
     if (!result.ok) {
@@ -474,7 +490,7 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       metrics.vaultUp.set(0);
       loop = afterUnreachable(loop, clock.now());
       setState('unreachable');
-      recordError(result.failure, 'seal-status');
+      recordError(result.failure, 'seal-status', 'seal-status');
       return undefined;
     }
     metrics.checks.inc({ result: 'ok' });
@@ -489,19 +505,22 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     const reset = await vault.resetRound();
     beat();
     if (reset.ok) {
-      loop = { ...loop, memory: { ...loop.memory, round: FRESH_ROUND } };
+      loop = settleError(
+        { ...loop, memory: { ...loop.memory, round: FRESH_ROUND } },
+        'unseal-answered',
+      );
       return checkStatus();
     }
     const memory = afterFailedRequest(loop.memory, { now: mono(), timing: backoffTiming });
     loop = { ...loop, memory };
-    if (reset.failure) recordError(reset.failure, 'unseal reset');
+    if (reset.failure) recordError(reset.failure, 'unseal reset', 'unseal');
     return undefined;
   }
 
   async function step(current: SealStatus): Promise<SealStatus | undefined> {
     const now = mono();
     const reconciled = reconcile(loop.memory, current, now);
-    loop = { ...loop, memory: reconciled.memory };
+    loop = settleError({ ...loop, memory: reconciled.memory });
     metrics.keySetRejected.set(loop.memory.search.keySetRejected ? 1 : 0);
     if (reconciled.event === 'await-expired') {
       metrics.unseals.inc({ result: 'failure' });
@@ -518,7 +537,10 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       memory: loop.memory,
       now,
     });
-    const next = stateFor(action, loop.memory.search.keySetRejected);
+    const next = stateFor(action, {
+      paused: loop.pause.paused,
+      keySetRejected: loop.memory.search.keySetRejected,
+    });
     setState(next, action.kind === 'blocked' ? { reason: action.reason } : {});
     reportBlocked(action);
     if (action.kind === 'submit') return submitOne(current, action.share);
@@ -612,22 +634,6 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     isLive: () => running && isLive(loop, mono(), timing, timerDue),
     view: () => buildView(loop, suspectFiles(), { wall: clock.now(), monotonic: mono() }),
   };
-}
-
-/** The state an action shows; a rejected key set shows even while someone else's unseal holds. */
-function stateFor(action: Action, keySetRejected: boolean): UnsealerState {
-  switch (action.kind) {
-    case 'idle':
-      if (action.reason !== 'unsealed') return 'not-initialized';
-      return keySetRejected ? 'wrong-keys' : 'unsealed';
-    case 'blocked':
-      // Every block reason is a state of the same name.
-      return action.reason;
-    case 'await-unseal':
-      return 'awaiting-unseal';
-    default:
-      return 'unsealing';
-  }
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();

@@ -27,6 +27,11 @@ export interface VaultFailure {
   readonly code: VaultErrorCode;
   readonly message: string;
   readonly httpStatus?: number;
+  /**
+   * For `unreachable`: the system error code (ECONNREFUSED, ECONNRESET, ...), when there was one.
+   * A refused or reset connection is what a restarting server looks like (outage-level.ts).
+   */
+  readonly errno?: string;
 }
 
 export type StatusResult =
@@ -122,6 +127,7 @@ function describeTransportError(
     describeTlsFailure(code, message, address, ours) ?? {
       code: 'unreachable',
       message: `cannot reach ${address}: ${code || message}`,
+      ...(code ? { errno: code } : {}),
     }
   );
 }

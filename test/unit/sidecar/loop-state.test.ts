@@ -18,6 +18,7 @@ import {
   isLive,
   isShamirSealed,
   nextDelay,
+  NO_EPISODE,
   type LoopState,
 } from '../../../sidecar/loop-state.js';
 import { withRound, sealed, NOW } from './fixtures.js';
@@ -78,7 +79,7 @@ describe('the sealed episode', () => {
     const sealedLoop = afterRoundEvent(afterSealStatus(start(), sealed(), NOW).loop, 'unsealed');
     const folded = afterSealStatus(sealedLoop, unsealed, NOW + 250);
     expect(folded.event).toEqual({ kind: 'unsealed', by: 'us', durationMs: 250 });
-    expect(folded.loop.episode).toEqual({ sealedSince: undefined, completed: false });
+    expect(folded.loop.episode).toEqual(NO_EPISODE);
   });
 
   it.each([

@@ -111,6 +111,7 @@ describe('not TLS at all', () => {
     expect(describeVaultError({ code: 'ECONNRESET', message: 'socket hang up' }, ADDR)).toEqual({
       code: 'unreachable',
       message: `cannot reach ${ADDR}: ECONNRESET`,
+      errno: 'ECONNRESET',
     });
     expect(
       describeVaultError({ code: 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', message: 'm' }, ADDR, {

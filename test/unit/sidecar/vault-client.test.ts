@@ -16,6 +16,7 @@ describe('describeVaultError', () => {
     expect(failure).toEqual({
       code: 'unreachable',
       message: 'cannot reach http://127.0.0.1:8200: ECONNREFUSED',
+      errno: 'ECONNREFUSED',
     });
     expect(JSON.stringify(failure)).not.toContain(SHARE);
   });
