@@ -175,9 +175,11 @@ export function createKeyReader(
       // By its real path (no symlink left in it) and as the very file just checked (dev, ino).
       const text = await readFile(openPath, { dev: info.dev, ino: info.ino });
       const parsed = parseKeyFileFrom(text, displayPath(path));
+      // Whether it also holds a token: a flag, never the token (key-parsing.ts holdsToken).
+      const token = parsed.rootToken ? { rootToken: true as const } : {};
       return parsed.ok
-        ? { kind: 'shares', shares: parsed.shares }
-        : { kind: 'invalid', reason: parsed.problem };
+        ? { kind: 'shares', shares: parsed.shares, ...token }
+        : { kind: 'invalid', reason: parsed.problem, ...token };
     } catch (error) {
       return { kind: 'invalid', reason: fsReason(error) };
     }

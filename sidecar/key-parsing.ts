@@ -23,8 +23,8 @@ export interface SourcedShare extends Share {
 }
 
 export type ParsedSourcedKeyFile =
-  | { readonly ok: true; readonly shares: readonly SourcedShare[] }
-  | { readonly ok: false; readonly problem: KeyFileProblem };
+  | { readonly ok: true; readonly shares: readonly SourcedShare[]; readonly rootToken?: true }
+  | { readonly ok: false; readonly problem: KeyFileProblem; readonly rootToken?: true };
 
 export type KeyFileProblem =
   | 'empty'
@@ -32,11 +32,17 @@ export type KeyFileProblem =
   | 'wrong length: a share decodes to 16–33 bytes'
   | 'JSON without unseal keys (expected unseal_keys_b64, unseal_keys_hex, keys_base64 or keys)'
   | 'invalid JSON'
-  | 'too large';
+  | 'too large'
+  | 'holds a Vault token, not an unseal share';
 
+/**
+ * `rootToken`: the file also holds a token (the `root_token` of `operator init`, or text that is a
+ * Vault or OpenBao token). Its shares are still used; the file is named as a problem, since the
+ * token does not belong next to the server. The token itself is never kept.
+ */
 export type ParsedKeyFile =
-  | { readonly ok: true; readonly shares: readonly Share[] }
-  | { readonly ok: false; readonly problem: KeyFileProblem };
+  | { readonly ok: true; readonly shares: readonly Share[]; readonly rootToken?: true }
+  | { readonly ok: false; readonly problem: KeyFileProblem; readonly rootToken?: true };
 
 const MIN_SHARE_BYTES = 16;
 const MAX_SHARE_BYTES = 33;
@@ -70,6 +76,24 @@ export function decodeShare(text: string): ParsedKeyFile {
   return isHex ? WRONG_LENGTH : { ok: false, problem: 'not a hex or base64 share' };
 }
 
+/**
+ * A Vault or OpenBao token as text: `hvs.` `hvb.` `hvr.` (Vault 1.10+) or `s.` `b.` `r.` (older Vault,
+ * and OpenBao), then the token body. Neither hex nor base64 has a `.`, so no share matches.
+ */
+const TOKEN = /(?<![A-Za-z0-9.])(?:hv[sbr]|[sbr])\.[A-Za-z0-9_-]{20,}/;
+
+/** Whether a key file's text holds a token: a `root_token` field, or a token anywhere in it. */
+export function holdsToken(content: string, json?: unknown): boolean {
+  if (typeof json === 'object' && json !== null) {
+    const root = (json as Record<string, unknown>).root_token;
+    if (typeof root === 'string' && root.trim() !== '') return true;
+  }
+  return TOKEN.test(content);
+}
+
+const flagged = <T extends ParsedKeyFile>(parsed: T, token: boolean): T =>
+  token ? { ...parsed, rootToken: true } : parsed;
+
 /** The JSON fields that carry shares, in the order we prefer them. */
 const JSON_KEY_FIELDS = ['unseal_keys_b64', 'unseal_keys_hex', 'keys_base64', 'keys'] as const;
 
@@ -80,13 +104,22 @@ const JSON_KEY_FIELDS = ['unseal_keys_b64', 'unseal_keys_hex', 'keys_base64', 'k
 export function parseKeyFile(content: string): ParsedKeyFile {
   if (content.length > MAX_KEY_FILE_BYTES) return { ok: false, problem: 'too large' };
   const trimmed = content.trim();
-  if (!trimmed.startsWith('{')) return decodeShare(trimmed);
+  if (!trimmed.startsWith('{')) {
+    if (!holdsToken(trimmed)) return decodeShare(trimmed);
+    // A token alone, or `operator init`'s text output ("Initial Root Token: hvs…"): no share is
+    // read from it, and it is named for what it holds.
+    return { ok: false, problem: 'holds a Vault token, not an unseal share', rootToken: true };
+  }
   let json: unknown;
   try {
     json = JSON.parse(trimmed);
   } catch {
-    return { ok: false, problem: 'invalid JSON' };
+    return flagged({ ok: false, problem: 'invalid JSON' }, holdsToken(trimmed));
   }
+  return flagged(sharesOfJson(json), holdsToken(trimmed, json));
+}
+
+function sharesOfJson(json: unknown): ParsedKeyFile {
   const field = JSON_KEY_FIELDS.map((name) => (json as Record<string, unknown>)[name]).find(
     (list): list is unknown[] => Array.isArray(list) && list.length > 0,
   );
@@ -116,6 +149,7 @@ export function parseKeyFileFrom(content: string, origin: string): ParsedSourced
   const json = content.trimStart().startsWith('{');
   return {
     ok: true,
+    ...(parsed.rootToken ? { rootToken: true } : {}),
     shares: parsed.shares.map((share, index) => ({
       hex: share.hex,
       origin: json ? `${origin}#${index + 1}` : origin,

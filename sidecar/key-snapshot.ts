@@ -47,6 +47,11 @@ export interface KeySnapshot {
    * `limits.listed` unusable files, then one entry counting the ones not listed.
    */
   readonly invalid: readonly InvalidKeyFile[];
+  /**
+   * Files that hold a token (the root token of `operator init`), shares or not: the first
+   * `limits.listed` per directory (see `counts.rootTokenFiles`). Display paths, never the token.
+   */
+  readonly rootTokenFiles?: readonly string[];
   // `counts` and `dirs` are always set by the reader (key-files.ts). They are optional only so that
   // hand-made snapshots (an empty one before the first read, test doubles) still compile; prefer
   // EMPTY_KEY_SNAPSHOT.
@@ -58,6 +63,8 @@ export interface KeySnapshot {
     readonly invalidFiles: number;
     /** Files past a bound, not read at all. */
     readonly notRead: number;
+    /** Files that hold a token. */
+    readonly rootTokenFiles?: number;
   };
   /** One per configured directory, in configuration order. */
   readonly dirs?: readonly KeyDirectory[];
@@ -69,7 +76,8 @@ export const EMPTY_KEY_SNAPSHOT: KeySnapshot = {
   fingerprint: '',
   sources: [],
   invalid: [],
-  counts: { sources: 0, invalidFiles: 0, notRead: 0 },
+  rootTokenFiles: [],
+  counts: { sources: 0, invalidFiles: 0, notRead: 0, rootTokenFiles: 0 },
   dirs: [],
 };
 
@@ -97,9 +105,9 @@ export const DEFAULT_KEY_LIMITS: KeyLimits = {
 
 /** What reading one entry gave. */
 export type FileOutcome =
-  | { readonly kind: 'shares'; readonly shares: readonly SourcedShare[] }
+  | { readonly kind: 'shares'; readonly shares: readonly SourcedShare[]; readonly rootToken?: true }
   /** Unusable, with the reason: also every entry that is not a regular file (key-entry.ts). */
-  | { readonly kind: 'invalid'; readonly reason: string };
+  | { readonly kind: 'invalid'; readonly reason: string; readonly rootToken?: true };
 
 export interface FileReading {
   readonly path: string;
@@ -150,7 +158,9 @@ interface Accumulator {
   readonly shares: SourcedShare[];
   readonly sources: KeySource[];
   readonly invalid: InvalidKeyFile[];
+  readonly rootTokenFiles: string[];
   readonly dirs: KeyDirectory[];
+  rootTokenCount: number;
   sourceCount: number;
   invalidCount: number;
   notRead: number;
@@ -165,7 +175,9 @@ function addFiles(
 ): { sources: number; invalid: number } {
   let sources = 0;
   let invalid = 0;
+  let tokens = 0;
   for (const { path, outcome } of files) {
+    if (outcome.rootToken && tokens++ < limits.listed) acc.rootTokenFiles.push(path);
     if (outcome.kind === 'shares') {
       acc.shares.push(...outcome.shares.map((share) => ({ ...share, group })));
       if (sources++ < limits.listed) acc.sources.push({ path, shares: outcome.shares.length });
@@ -173,6 +185,7 @@ function addFiles(
       if (invalid++ < limits.listed) acc.invalid.push({ path, reason: outcome.reason });
     }
   }
+  acc.rootTokenCount += tokens;
   return { sources, invalid };
 }
 
@@ -221,7 +234,9 @@ export function buildKeySnapshot(
     shares: [],
     sources: [],
     invalid: [],
+    rootTokenFiles: [],
     dirs: [],
+    rootTokenCount: 0,
     sourceCount: 0,
     invalidCount: 0,
     notRead: 0,
@@ -233,7 +248,13 @@ export function buildKeySnapshot(
     fingerprint: fingerprintOf(shares),
     sources: acc.sources,
     invalid: acc.invalid,
-    counts: { sources: acc.sourceCount, invalidFiles: acc.invalidCount, notRead: acc.notRead },
+    rootTokenFiles: acc.rootTokenFiles,
+    counts: {
+      sources: acc.sourceCount,
+      invalidFiles: acc.invalidCount,
+      notRead: acc.notRead,
+      rootTokenFiles: acc.rootTokenCount,
+    },
     dirs: acc.dirs,
   };
 }

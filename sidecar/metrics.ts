@@ -1,6 +1,7 @@
 // The sidecar's metrics; their names are part of the outward contract (README). Registered on the registry
 // passed in; prom-client's global registry is never touched.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { createBuildInfoGauge, UNKNOWN_BUILD, type BuildInfo } from '../common/build-info.js';
 
 export interface SidecarMetrics {
   readonly vaultUp: Gauge;
@@ -14,6 +15,8 @@ export interface SidecarMetrics {
   readonly pauseSwitchUnreadable: Gauge;
   readonly keyFilesSuspect: Gauge;
   readonly keySetRejected: Gauge;
+  readonly keyFilesRootToken: Gauge;
+  readonly buildInfo: Gauge<'version' | 'revision'>;
   readonly checks: Counter<'result'>;
   readonly keySubmissions: Counter<'result'>;
   readonly unseals: Counter<'result'>;
@@ -21,7 +24,10 @@ export interface SidecarMetrics {
   readonly lastUnsealTimestamp: Gauge;
 }
 
-export function createSidecarMetrics(registry: Registry): SidecarMetrics {
+export function createSidecarMetrics(
+  registry: Registry,
+  build: BuildInfo = UNKNOWN_BUILD,
+): SidecarMetrics {
   const registers = [registry];
   const gauge = (name: string, help: string): Gauge => new Gauge({ name, help, registers });
   const metrics: SidecarMetrics = {
@@ -63,6 +69,11 @@ export function createSidecarMetrics(registry: Registry): SidecarMetrics {
       'vault_autounseal_key_set_rejected',
       '1 while the server has rejected every combination of the loaded key set and no round of the sidecar has unsealed it since (an unseal by someone else does not clear it); 0 again when the key files change',
     ),
+    keyFilesRootToken: gauge(
+      'vault_autounseal_key_files_root_token',
+      'Key files that hold a Vault token (the root token of operator init); their shares are still used, but the token does not belong next to the server. Follows the key files',
+    ),
+    buildInfo: createBuildInfoGauge(registry, build),
     checks: new Counter({
       name: 'vault_autounseal_checks_total',
       help: 'Seal-status checks, by result (ok, error)',

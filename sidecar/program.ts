@@ -2,6 +2,7 @@
 // real edges (node-vault, the key directories, the downward-API file, the clock) into the unsealer,
 // serve /healthz /readyz /status /metrics, and stop cleanly on SIGTERM or SIGINT.
 import { readFileSync } from 'node:fs';
+import { readBuildInfo, versionLine, wantsVersion } from '../common/build-info.js';
 import { CONFIG_EXIT_CODE, formatProblems, type ConfigProblem } from '../common/config-problems.js';
 import { watchDirectories } from '../common/dir-watcher.js';
 import { createLogger } from '../common/logger.js';
@@ -77,6 +78,12 @@ export async function runSidecarProgram(
   argv: readonly string[],
   seam: DependencySeam = (deps) => deps,
 ): Promise<void> {
+  const build = readBuildInfo();
+  // Before anything is validated: `--version` answers whatever else is set.
+  if (wantsVersion(argv)) {
+    process.stdout.write(`${versionLine(PROGRAM, build)}\n`);
+    process.exit(0);
+  }
   if (wantsHelp(argv)) {
     process.stdout.write(`${sidecarHelp(PROGRAM)}\n`);
     process.exit(0);
@@ -112,7 +119,7 @@ export async function runSidecarProgram(
     );
   }
   const registry = createRegistry();
-  const metrics = createSidecarMetrics(registry);
+  const metrics = createSidecarMetrics(registry, build);
   const tlsFiles = createTlsFileSource({
     paths: tlsSettings,
     initial: tls.files,
@@ -153,6 +160,8 @@ export async function runSidecarProgram(
   unsealer.start();
   logger.info(
     {
+      version: build.version,
+      revision: build.revision,
       address: shownAddress,
       keysDirs: config.keysDirs,
       podinfoDir: config.podinfoDir,

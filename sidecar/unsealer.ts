@@ -97,6 +97,8 @@ export interface StatusView {
     readonly suspectFiles: readonly string[];
     /** The server rejected this key set, and our shares have not unsealed it since. */
     readonly rejected: boolean;
+    /** Key files that hold a Vault token (root_token): named, never shown. */
+    readonly rootTokenFiles: readonly string[];
   };
   readonly paused: boolean;
   readonly pauseAnnotationUnrecognised: string | null;
@@ -207,6 +209,9 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       !keysRead ||
       next.fingerprint !== keys.fingerprint ||
       JSON.stringify(next.invalid) !== JSON.stringify(keys.invalid);
+    const tokenFiles = next.rootTokenFiles ?? [];
+    const tokensChanged =
+      !keysRead || JSON.stringify(tokenFiles) !== JSON.stringify(keys.rootTokenFiles ?? []);
     // The search for a working set is about this exact list of shares, in this order.
     const memory = withKeySet(loop.memory, next.shares.map((share) => share.hex).join(','));
     loop = settleError({ ...loop, keys: next, keysRead: true, memory });
@@ -216,7 +221,15 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     metrics.keysLoaded.set(next.shares.length);
     // The list is bounded (first names, then a count); the metric counts every unusable file.
     metrics.keyFilesInvalid.set(next.counts?.invalidFiles ?? next.invalid.length);
+    metrics.keyFilesRootToken.set(next.counts?.rootTokenFiles ?? tokenFiles.length);
     if (changed) reportKeys(next);
+    if (tokensChanged && tokenFiles.length > 0) {
+      // The file's name, never what is in it.
+      logger.warn(
+        { rootTokenFiles: tokenFiles },
+        'key files hold a Vault token (the root token of operator init?): their shares are used, but a token does not belong next to the server; keep only the unseal keys in the key Secret and the root token elsewhere (or revoke it)',
+      );
+    }
   }
 
   /** One line per change of the key files: what loaded, and what could not be used. */
@@ -688,6 +701,7 @@ function buildView(
       invalidFiles: keys.invalid.map((i) => ({ path: i.path, reason: i.reason })),
       suspectFiles,
       rejected: memory.search.keySetRejected,
+      rootTokenFiles: keys.rootTokenFiles ?? [],
     },
     paused: pause.paused,
     pauseAnnotationUnrecognised: pause.unrecognisedValue ?? null,

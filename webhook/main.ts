@@ -4,6 +4,7 @@
 // the apiserver come from outside the pod), reload the certificate when its files change, and stop
 // cleanly on SIGTERM.
 import { readFileSync } from 'node:fs';
+import { readBuildInfo, versionLine, wantsVersion } from '../common/build-info.js';
 import { CONFIG_EXIT_CODE, formatProblems } from '../common/config-problems.js';
 import { createLogger } from '../common/logger.js';
 import { createRegistry } from '../common/metrics-registry.js';
@@ -30,6 +31,11 @@ function readServiceAccountNamespace(): string | undefined {
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
+  const build = readBuildInfo();
+  if (wantsVersion(argv)) {
+    process.stdout.write(`${versionLine(PROGRAM, build)}\n`);
+    return;
+  }
   if (wantsHelp(argv)) {
     process.stdout.write(`${formatHelp(PROGRAM)}\n`);
     return;
@@ -44,7 +50,7 @@ async function main(): Promise<void> {
   const config = parsed.value;
   const logger = createLogger({ level: config.logLevel, name: PROGRAM });
   const registry = createRegistry();
-  const metrics = createWebhookMetrics(registry);
+  const metrics = createWebhookMetrics(registry, build);
 
   let initial;
   try {
@@ -77,6 +83,8 @@ async function main(): Promise<void> {
   await servers.admission.listen({ host: config.host, port: config.port });
   logger.info(
     {
+      version: build.version,
+      revision: build.revision,
       host: config.host,
       port: config.port,
       metricsPort: config.metricsPort,

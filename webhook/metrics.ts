@@ -1,6 +1,7 @@
 // The webhook's metrics (names fixed: the alerts and dashboards under deploy/ use them), registered
 // on the one registry the composition root passes in.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { createBuildInfoGauge, UNKNOWN_BUILD, type BuildInfo } from '../common/build-info.js';
 import type { AdmissionResultLabel } from './admission.js';
 
 export interface WebhookMetrics {
@@ -11,8 +12,12 @@ export interface WebhookMetrics {
   recordAdmission(result: AdmissionResultLabel, reason: string, seconds: number): void;
 }
 
-export function createWebhookMetrics(registry: Registry): WebhookMetrics {
+export function createWebhookMetrics(
+  registry: Registry,
+  build: BuildInfo = UNKNOWN_BUILD,
+): WebhookMetrics {
   const registers = [registry];
+  createBuildInfoGauge(registry, build);
   const admissions = new Counter({
     name: 'vault_autounseal_webhook_admissions_total',
     help: 'Admission reviews answered, by result (injected, skipped, denied, error) and reason.',

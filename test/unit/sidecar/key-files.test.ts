@@ -91,7 +91,12 @@ describe('readKeyDirectories', () => {
     it('loads the keys, reads only the first 256 names, and says so', async () => {
       const snapshot = await readKeyDirectories([root]);
       expect(snapshot.shares.map((s) => s.hex)).toEqual(keys.map(hexOf));
-      expect(snapshot.counts).toEqual({ sources: 3, invalidFiles: 253, notRead: 9_747 });
+      expect(snapshot.counts).toEqual({
+        sources: 3,
+        invalidFiles: 253,
+        notRead: 9_747,
+        rootTokenFiles: 0,
+      });
       expect(snapshot.dirs?.[0]?.problem).toBe(
         `too many files in ${root}: read the first 256 by name; 9,747 not read`,
       );

@@ -46,7 +46,12 @@ describe('buildKeySnapshot', () => {
 
     it('still lists it among the unusable sources, and counts no file for it', () => {
       expect(snapshot.invalid).toEqual([{ path: '/keys/a', reason: 'directory does not exist' }]);
-      expect(snapshot.counts).toEqual({ sources: 1, invalidFiles: 0, notRead: 0 });
+      expect(snapshot.counts).toEqual({
+        sources: 1,
+        invalidFiles: 0,
+        notRead: 0,
+        rootTokenFiles: 0,
+      });
     });
   });
 
@@ -73,7 +78,12 @@ describe('buildKeySnapshot', () => {
     });
 
     it('counts everything, whatever the lists show', () => {
-      expect(snapshot.counts).toEqual({ sources: 3, invalidFiles: 256, notRead: 9_744 });
+      expect(snapshot.counts).toEqual({
+        sources: 3,
+        invalidFiles: 256,
+        notRead: 9_744,
+        rootTokenFiles: 0,
+      });
       expect(snapshot.dirs?.[0]).toMatchObject({
         entries: 10_003,
         considered: 259,

@@ -1,0 +1,163 @@
+// What an operator sees of issue 22's sidecar items, against a real server: a key file that holds
+// the root token is named (never shown); `/status` says paused whatever the seal state; paused time
+// is not unseal time; a server restart is a warning, not an error; and a server with an auto-unseal
+// seal is announced once, not on every check.
+import { describe, expect, it } from 'vitest';
+import { writeAnnotationsVolume, writeSecretVolume } from '../../harness/key-volume.js';
+import { startOpenBao } from '../../harness/openbao.js';
+import { sleep, waitFor } from '../../harness/ports.js';
+import { expectNoLeaks, metricValue, sidecarFor, tempDir, track } from './context.js';
+
+const ROOT_TOKEN_GAUGE = 'vault_autounseal_key_files_root_token';
+
+describe('a key file that holds the root token', () => {
+  it('is used for its shares and named in a warning, /status and a gauge, never shown; a restart of the server later is a warning, and lastError clears', async () => {
+    const server = track(await startOpenBao({ storage: 'persistent' }));
+    const init = await server.init(5, 3);
+    const keysDir = tempDir('keys');
+    // The whole `operator init -format=json` output, and the token alone in a second file.
+    writeSecretVolume(keysDir, { 'init.json': init.rawJson, token: init.rootToken });
+    expect(init.rawJson).toContain(init.rootToken);
+    const sidecar = await sidecarFor(server.addr, keysDir);
+    const startedAt = Date.now();
+    await server.waitUntil('unsealed with the shares of init.json', (s) => s.sealed === false);
+
+    const status = await sidecar.status();
+    expect(status.keys.rootTokenFiles).toEqual([`${keysDir}/init.json`, `${keysDir}/token`]);
+    expect(status.keys.loaded).toBe(5);
+    expect(status.keys.invalidFiles).toEqual([
+      { path: `${keysDir}/token`, reason: 'holds a Vault token, not an unseal share' },
+    ]);
+    expect(metricValue(await sidecar.metrics(), ROOT_TOKEN_GAUGE)).toBe(2);
+    const warnings = sidecar.logs().filter((l) => Array.isArray(l.rootTokenFiles));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({
+      level: 'warn',
+      rootTokenFiles: [`${keysDir}/init.json`, `${keysDir}/token`],
+    });
+    await expectNoLeaks(sidecar, init);
+
+    // A routine restart of the server, past the sidecar's own start window (30 s): refused
+    // connections for a moment, then the server again. The log-based pager must stay quiet.
+    await sleep(Math.max(0, startedAt + 31_000 - Date.now()));
+    await server.restart();
+    await server.waitUntil('unsealed after the restart', (s) => s.sealed === false, 30_000);
+    await waitFor('the sidecar to see it unsealed', async () =>
+      (await sidecar.status()).state === 'unsealed' ? true : undefined,
+    );
+    const refusals = sidecar.logs().filter((l) => /cannot reach/.test(String(l.msg)));
+    expect(refusals.length).toBeGreaterThan(0);
+    expect(refusals.every((l) => l.level === 'warn')).toBe(true);
+    expect(sidecar.logs().filter((l) => l.level === 'error' || l.level === 'fatal')).toEqual([]);
+    // The refusal is over: /status no longer shows it.
+    expect((await sidecar.status()).lastError).toBeNull();
+
+    // Only the shares now: the token is named no more.
+    writeSecretVolume(keysDir, Object.fromEntries(init.keysHex.map((key, i) => [`key-${i}`, key])));
+    await waitFor('the gauge to clear', async () =>
+      metricValue(await sidecar.metrics(), ROOT_TOKEN_GAUGE) === 0 ? true : undefined,
+    );
+    expect((await sidecar.status()).keys.rootTokenFiles).toEqual([]);
+    await expectNoLeaks(sidecar, init);
+  }, 120_000);
+});
+
+describe('/status while paused', () => {
+  it('says paused when not initialised, sealed and unsealed; paused time is not in the unseal duration', async () => {
+    const server = track(await startOpenBao({ storage: 'persistent' }));
+    const keysDir = tempDir('keys');
+    const podinfo = tempDir('podinfo');
+    const pause = (paused: boolean): void =>
+      writeAnnotationsVolume(podinfo, { 'vault-autounseal.io/paused': String(paused) });
+    pause(true);
+    const sidecar = await sidecarFor(server.addr, keysDir, { UNSEAL_PODINFO_DIR: podinfo });
+    const stateWhen = async (what: string, check: (view: any) => boolean): Promise<string> =>
+      waitFor(what, async () => {
+        const view = await sidecar.status();
+        return check(view) ? String(view.state) : undefined;
+      });
+
+    expect(
+      await stateWhen(
+        'not initialised, and a state for it',
+        // 'starting' until the first check's step has run.
+        (v) => v.vault.initialized === false && v.state !== 'starting',
+      ),
+    ).toBe('paused');
+    const init = await server.init(5, 3);
+    writeSecretVolume(keysDir, { 'init.json': init.rawJson });
+    const sealedAt = Date.now();
+    expect(
+      await stateWhen('sealed, keys loaded', (v) => v.vault.sealed === true && v.keys.loaded === 5),
+    ).toBe('paused');
+    // Paused on a sealed server for a while: the operator's time, not the sidecar's.
+    await sleep(3_000);
+    const resumedAt = Date.now();
+    pause(false);
+    await server.waitUntil('unsealed once resumed', (s) => s.sealed === false);
+    expect(await stateWhen('unsealed', (v) => v.vault.sealed === false)).toBe('unsealed');
+    const metrics = await sidecar.metrics();
+    expect(metricValue(metrics, 'vault_autounseal_unseal_duration_seconds_count')).toBe(1);
+    const observed = metricValue(metrics, 'vault_autounseal_unseal_duration_seconds_sum');
+    // Sealed and seen for at least this long, nearly all of it paused.
+    expect(observed).toBeLessThan((resumedAt - sealedAt) / 1000);
+    expect((await sidecar.status()).lastUnseal.durationSeconds).toBe(observed);
+
+    pause(true);
+    expect(await stateWhen('paused again', (v) => v.paused === true)).toBe('paused');
+    expect((await sidecar.status()).vault.sealed).toBe(false);
+    pause(false);
+    await waitFor('unsealed again once resumed', async () =>
+      (await sidecar.status()).state === 'unsealed' ? true : undefined,
+    );
+    await expectNoLeaks(sidecar, init);
+  });
+});
+
+describe('a server with a transit (auto-unseal) seal', () => {
+  it('is announced once as recovery-seal, with no line per check after that', async () => {
+    const provider = track(await startOpenBao({ storage: 'dev' }));
+    const token = provider.devRootToken!;
+    expect(
+      (await provider.request('POST', 'sys/mounts/transit', { body: { type: 'transit' }, token }))
+        .status,
+    ).toBe(204);
+    expect(
+      (await provider.request('POST', 'transit/keys/autounseal', { token })).status,
+    ).toBeLessThan(300);
+    const seal = `seal "transit" {
+  address = "${provider.addr}"
+  token = "${token}"
+  key_name = "autounseal"
+  mount_path = "transit/"
+  disable_renewal = "true"
+}`;
+    const node = track(await startOpenBao({ storage: 'persistent', seal }));
+    const answer = await node.request('PUT', 'sys/init', {
+      body: { recovery_shares: 5, recovery_threshold: 3 },
+      timeoutMs: 60_000,
+    });
+    expect(answer.status).toBe(200);
+    await node.waitUntil('auto-unsealed after init', (s) => s.sealed === false);
+    expect(await node.sealStatus()).toMatchObject({ recovery_seal: true, type: 'transit' });
+
+    const sidecar = await sidecarFor(node.addr, tempDir('keys'));
+    await waitFor('the recovery seal reported', async () =>
+      (await sidecar.status()).state === 'recovery-seal' ? true : undefined,
+    );
+    const checks = async (): Promise<number> =>
+      metricValue(await sidecar.metrics(), 'vault_autounseal_checks_total{result="ok"}');
+    const from = await checks();
+    // UNSEAL_INTERVAL is 1 s here: several checks of an unsealed, auto-unsealed server.
+    await waitFor(
+      'five more checks',
+      async () => ((await checks()) >= from + 5 ? true : undefined),
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    const stateLines = sidecar.logs().filter((l) => typeof l.state === 'string');
+    expect(stateLines.map((l) => l.state)).toEqual(['recovery-seal']);
+    expect((await sidecar.status()).state).toBe('recovery-seal');
+  });
+});
