@@ -50,6 +50,11 @@ export const STATUS_FIELDS = [
     'boolean',
     'the server rejected this key set, and no round of the sidecar has unsealed it since (an unseal by someone else does not clear it; new key files do)',
   ],
+  [
+    'keys.rootTokenFiles',
+    'array of strings',
+    'key files that hold a Vault token (the root token of `operator init`), by name, never the token; their shares are still used',
+  ],
   ['paused', 'boolean', 'the pause switch is on (or unreadable and never read)'],
   ['pauseAnnotationUnrecognised', 'string or null', 'a pause value that is neither true nor false'],
   ['pauseSwitch', 'object', 'whether the pause switch could be read'],
@@ -59,8 +64,16 @@ export const STATUS_FIELDS = [
   ['backoffReason', 'string or null', '`wrong-keys` or `errors` while a back-off runs'],
   ['lastUnseal', 'object or null', 'the last unseal this sidecar saw finish'],
   ['lastUnseal.at', 'string', 'ISO time'],
-  ['lastUnseal.durationSeconds', 'number', 'from first seen sealed to seen unsealed'],
-  ['lastError', 'object or null', 'the last failure talking to the server'],
+  [
+    'lastUnseal.durationSeconds',
+    'number',
+    'from first seen sealed to seen unsealed, less the time paused',
+  ],
+  [
+    'lastError',
+    'object or null',
+    'the last failure, while it holds: null again once the server answers (a failed check), a request of an unseal round is answered or the server is unsealed (a failed unseal request), or the key set is no longer rejected',
+  ],
   [
     'lastError.code',
     'string',
@@ -107,7 +120,10 @@ export const STATES = [
   ],
   ['recovery-seal', 'the server auto-unseals (KMS, transit, HSM): nothing to do'],
   ['unsealed', 'nothing to do until the next check'],
-  ['paused', '`vault-autounseal.io/paused` is on (or unreadable and never read): submits nothing'],
+  [
+    'paused',
+    '`vault-autounseal.io/paused` is on (or unreadable and never read): submits nothing; shown whatever the server is (sealed, unsealed, not initialised), unless it is unreachable',
+  ],
   ['insufficient-keys', 'sealed, fewer distinct shares than t: submits nothing'],
   [
     'wrong-keys',

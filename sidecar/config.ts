@@ -227,6 +227,7 @@ export function sidecarHelp(program: string): string {
     '',
     'Settings come from the environment, or from --kebab-case flags, which win.',
     'Durations are written 500ms, 5s, 2m or 1h. Bad settings exit with status 2, all listed.',
+    '--version prints the version and the git revision of this build, and exits.',
     '',
     ...lines,
   ].join('\n');

@@ -209,9 +209,6 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
       !keysRead ||
       next.fingerprint !== keys.fingerprint ||
       JSON.stringify(next.invalid) !== JSON.stringify(keys.invalid);
-    const tokenFiles = next.rootTokenFiles ?? [];
-    const tokensChanged =
-      !keysRead || JSON.stringify(tokenFiles) !== JSON.stringify(keys.rootTokenFiles ?? []);
     // The search for a working set is about this exact list of shares, in this order.
     const memory = withKeySet(loop.memory, next.shares.map((share) => share.hex).join(','));
     loop = settleError({ ...loop, keys: next, keysRead: true, memory });
@@ -221,15 +218,20 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     metrics.keysLoaded.set(next.shares.length);
     // The list is bounded (first names, then a count); the metric counts every unusable file.
     metrics.keyFilesInvalid.set(next.counts?.invalidFiles ?? next.invalid.length);
-    metrics.keyFilesRootToken.set(next.counts?.rootTokenFiles ?? tokenFiles.length);
     if (changed) reportKeys(next);
-    if (tokensChanged && tokenFiles.length > 0) {
-      // The file's name, never what is in it.
-      logger.warn(
-        { rootTokenFiles: tokenFiles },
-        'key files hold a Vault token (the root token of operator init?): their shares are used, but a token does not belong next to the server; keep only the unseal keys in the key Secret and the root token elsewhere (or revoke it)',
-      );
-    }
+    reportRootTokens(keysRead ? keys : undefined, next);
+  }
+
+  /** The gauge, and one warning per change of the files that hold a token: names, never content. */
+  function reportRootTokens(previous: KeySnapshot | undefined, next: KeySnapshot): void {
+    const files = next.rootTokenFiles ?? [];
+    metrics.keyFilesRootToken.set(next.counts?.rootTokenFiles ?? files.length);
+    const before = JSON.stringify(previous?.rootTokenFiles ?? null);
+    if (files.length === 0 || before === JSON.stringify(files)) return;
+    logger.warn(
+      { rootTokenFiles: files },
+      'key files hold a Vault token (the root token of operator init?): their shares are used, but a token does not belong next to the server; keep only the unseal keys in the key Secret and the root token elsewhere (or revoke it)',
+    );
   }
 
   /** One line per change of the key files: what loaded, and what could not be used. */

@@ -159,11 +159,12 @@ describe('--help', () => {
   const help = sidecarHelp('vault-autounseal-sidecar');
 
   it('starts with what the program does and how settings are given', () => {
-    expect(help.split('\n').slice(0, 5)).toEqual([
+    expect(help.split('\n').slice(0, 6)).toEqual([
       'vault-autounseal-sidecar: keeps one Vault or OpenBao server unsealed with Shamir shares read from files.',
       '',
       'Settings come from the environment, or from --kebab-case flags, which win.',
       'Durations are written 500ms, 5s, 2m or 1h. Bad settings exit with status 2, all listed.',
+      '--version prints the version and the git revision of this build, and exits.',
       '',
     ]);
   });
