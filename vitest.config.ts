@@ -10,6 +10,7 @@ const pureModules = [
   'sidecar/config.ts',
   'sidecar/key-entry.ts',
   'sidecar/tls-failure.ts',
+  'sidecar/outage-level.ts',
   'common/duration.ts',
   'common/sidecar-durations.ts',
   'common/connection-fairness.ts',
