@@ -126,7 +126,10 @@ describe('/status while paused', () => {
     writeSecretVolume(keysDir, { 'init.json': init.rawJson });
     const { sidecar, pause, stateWhen } = await pausedSidecar(server.addr, keysDir);
     expect(
-      await stateWhen('sealed, keys loaded', (v) => v.vault.sealed === true && v.keys.loaded === 5),
+      await stateWhen(
+        'sealed, keys loaded, and a state for it',
+        (v) => v.vault.sealed === true && v.keys.loaded === 5 && v.state !== 'starting',
+      ),
     ).toBe('paused');
     // Paused on a sealed server for a while: the operator's time, not the sidecar's.
     await sleep(2_000);
