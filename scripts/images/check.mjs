@@ -330,8 +330,9 @@ function contentProblems(mount, program, log) {
   const expectedTop = ['LICENSE', 'dist', 'node_modules', 'package.json'];
   if (JSON.stringify(top) !== JSON.stringify(expectedTop))
     problems.push(`/app holds ${top.join(', ')}; wanted ${expectedTop.join(', ')}`);
-  if (JSON.stringify(dist) !== JSON.stringify(['common', program].sort()))
-    problems.push(`/app/dist holds ${dist.join(', ')}; wanted common, ${program}`);
+  // build-info.json: the version and revision `--version` and vault_autounseal_build_info show.
+  if (JSON.stringify(dist) !== JSON.stringify(['build-info.json', 'common', program].sort()))
+    problems.push(`/app/dist holds ${dist.join(', ')}; wanted build-info.json, common, ${program}`);
   if (!existsSync(join(app, 'dist', program, 'main.js')))
     problems.push(`no dist/${program}/main.js`);
 
@@ -381,6 +382,23 @@ function contentProblems(mount, program, log) {
     if (existsSync(join(mount, shell))) problems.push(`a shell: /${shell}`);
   }
   return [...new Set(problems)];
+}
+
+/** `--version` in the image names the version and the revision the image was labelled with. */
+async function checkVersion(label, image, program) {
+  await check(
+    `${label}: --version names the version and revision of the image labels`,
+    async () => {
+      const labels = (await imageConfig(image)).Config?.Labels ?? {};
+      const version = labels['org.opencontainers.image.version'];
+      const revision = labels['org.opencontainers.image.revision'] || 'unknown';
+      const printed = await podman('run', '--rm', ...RUN_FLAGS, image, '--version');
+      const wanted = `vault-autounseal-${program} ${version} (revision ${revision})`;
+      return printed === wanted
+        ? ''
+        : `printed ${JSON.stringify(printed)}, wanted ${JSON.stringify(wanted)}`;
+    },
+  );
 }
 
 async function checkContents(label, image, program) {
@@ -550,6 +568,7 @@ async function checkSidecar(image) {
   const label = 'sidecar';
   await checkImageConfig(label, image, '/app/dist/sidecar/main.js');
   await checkContents(label, image, 'sidecar');
+  await checkVersion(label, image, 'sidecar');
 
   let server;
   let id;
@@ -703,6 +722,7 @@ async function checkWebhook(image) {
   const label = 'webhook';
   await checkImageConfig(label, image, '/app/dist/webhook/main.js');
   await checkContents(label, image, 'webhook');
+  await checkVersion(label, image, 'webhook');
 
   let id;
   const dirs = [];
