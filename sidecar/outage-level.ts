@@ -23,11 +23,7 @@ const RESTART_ERRNOS: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET
 
 /** Whether a failure looks like a server restarting (refused or reset), not like a fault. */
 export function isRestartLike(failure: Pick<VaultFailure, 'code' | 'errno'>): boolean {
-  return (
-    failure.code === 'unreachable' &&
-    failure.errno !== undefined &&
-    RESTART_ERRNOS.has(failure.errno)
-  );
+  return failure.code === 'unreachable' && RESTART_ERRNOS.has(String(failure.errno));
 }
 
 export interface OutageContext {
