@@ -533,6 +533,17 @@ function clashes(pod: PodView, volumes: readonly JsonObject[], mounts: SidecarMo
       message: `${onOurPort.length === 1 ? 'container' : 'containers'} ${listFirst(onOurPort)} already use${onOurPort.length === 1 ? 's' : ''} port ${SIDECAR_PORT}, the sidecar's port`,
     });
   }
+  problems.push(...metadataClashes(pod));
+  return problems;
+}
+
+/**
+ * Our status annotation or injected-pod label already set to another value (a manifest that set it
+ * by hand): `add` would replace it, and never overwriting is the rule; and a pod that the
+ * runbooks' selector would miss must not start silently.
+ */
+function metadataClashes(pod: PodView): Problem[] {
+  const problems: Problem[] = [];
   const status = pod.annotations[STATUS_ANNOTATION];
   if (status !== undefined && status !== STATUS_INJECTED) {
     problems.push({
@@ -540,8 +551,6 @@ function clashes(pod: PodView, volumes: readonly JsonObject[], mounts: SidecarMo
       message: `annotation ${STATUS_ANNOTATION} is already set to ${JSON.stringify(status.slice(0, 63))}`,
     });
   }
-  // Our label with another value (a manifest that set it by hand): `add` would replace it, and
-  // never overwriting is the rule; a pod the runbooks' selector misses must not start silently.
   const label = pod.labels[INJECTED_LABEL];
   if (label !== undefined && label !== INJECTED_VALUE) {
     problems.push({
