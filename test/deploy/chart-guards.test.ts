@@ -308,6 +308,11 @@ describe("the sidecar's memory request", () => {
     const request = envOf(await helmTemplate()).get('SIDECAR_MEMORY_REQUEST')!;
     expect(parseQuantity(request)).toBeGreaterThanOrEqual(81 * 2 ** 20);
     expect(request).toBe(SETTINGS.SIDECAR_MEMORY_REQUEST);
+    // deploy/README.md's values table states it.
+    const readme = readFileSync(join(ROOT, 'deploy', 'README.md'), 'utf8');
+    expect(readme).toMatch(
+      new RegExp(`\\| \`sidecar\\.resources\`\\s+\\| 10m / ${request} requests`),
+    );
   });
 });
 
