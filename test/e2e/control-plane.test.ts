@@ -60,6 +60,7 @@ const HELM_VARIANTS: Record<string, string[]> = {
     `tls.secret.caBundle=${join(import.meta.dirname, '..', 'deploy', 'fixtures', 'test-ca.pem')}`,
   ],
   'native sidecar off': ['--set', 'sidecar.nativeSidecar=false'],
+  'OpenShift preset (values-openshift.yaml)': ['-f', join(CHART, 'values-openshift.yaml')],
   'observability on': [
     '--set',
     'metrics.serviceMonitor.enabled=true',
