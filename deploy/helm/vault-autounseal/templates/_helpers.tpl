@@ -91,8 +91,8 @@ the StatefulSets and pods in it that opt in are looked up too.
 {{- range $kind := list (list "apps/v1" "StatefulSet") (list "v1" "Pod") -}}
 {{- $found := lookup (index $kind 0) (index $kind 1) $ns "" -}}
 {{- range $item := ($found.items | default list) -}}
-{{- $meta := $item.metadata -}}
-{{- if eq (index $kind 1) "StatefulSet" -}}{{- $meta = $item.spec.template.metadata -}}{{- end -}}
+{{- $meta := $item.metadata | default dict -}}
+{{- if eq (index $kind 1) "StatefulSet" -}}{{- $meta = $item.spec.template.metadata | default dict -}}{{- end -}}
 {{- $labels := $meta.labels | default dict -}}
 {{- $annotations := $meta.annotations | default dict -}}
 {{- if or (eq (index $labels "vault-autounseal.io/inject" | default "") "true") (eq (index $annotations "vault-autounseal.io/inject" | default "") "true") -}}
