@@ -42,6 +42,22 @@ describe('WEBHOOK_VAULT_NAMESPACES', () => {
     expect(parsed.problems.map((p) => p.setting)).toContain('LOG_LEVEL');
   });
 
+  it('a namespace name is at most 63 characters; a longer one is named by its first 63', () => {
+    const longest = `v${'a'.repeat(62)}`;
+    const accepted = parseWebhookConfig({ ...REQUIRED, WEBHOOK_VAULT_NAMESPACES: longest }, []);
+    expect(accepted.ok && accepted.value.vaultNamespaces).toEqual([longest]);
+    const refused = parseWebhookConfig(
+      { ...REQUIRED, WEBHOOK_VAULT_NAMESPACES: `${longest}b` },
+      [],
+    );
+    expect(refused.ok ? [] : refused.problems).toEqual([
+      {
+        setting: 'WEBHOOK_VAULT_NAMESPACES',
+        message: `has ${JSON.stringify(longest)}; accepted: namespace names, comma-separated`,
+      },
+    ]);
+  });
+
   it('a flag wins over the variable', () => {
     const parsed = parseWebhookConfig({ ...REQUIRED, WEBHOOK_VAULT_NAMESPACES: 'x' }, [
       '--webhook-vault-namespaces=vault',
