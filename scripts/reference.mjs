@@ -152,6 +152,11 @@ const KEY_DOCS = {
     on: 'pod annotation, set by the webhook',
     meaning: 'marks an injected pod; with the container present the webhook leaves the pod alone',
   },
+  INJECTED_LABEL: {
+    on: 'pod label, set by the webhook',
+    meaning:
+      'on every injected pod, whatever the opt-in: `kubectl get pods -A -l vault-autounseal.io/injected=true` lists every pod a sidecar runs in',
+  },
   KEYS_SECRET_ANNOTATION: {
     on: 'pod annotation',
     meaning:
@@ -270,6 +275,8 @@ function acceptedValues(name, src) {
       return '`"true"`, `"false"`';
     case 'STATUS_ANNOTATION':
       return code(src.keys.STATUS_INJECTED);
+    case 'INJECTED_LABEL':
+      return code(`"${src.keys.INJECTED_VALUE}"`);
     case 'INTERVAL_ANNOTATION':
       return `a duration from ${formatMs(interval.minMs)} to ${formatMs(interval.maxMs)}`;
     case 'LOG_LEVEL_ANNOTATION':

@@ -10,6 +10,13 @@ export const INJECT_KEY = `${PREFIX}inject`;
 /** Set on injected pods; its presence makes the webhook idempotent. */
 export const STATUS_ANNOTATION = `${PREFIX}status`;
 export const STATUS_INJECTED = 'injected';
+/**
+ * Pod label set on every injected pod, whatever the opt-in (pod label, pod annotation, namespace
+ * label): one selector, `-l vault-autounseal.io/injected=true`, finds every pod a sidecar runs in
+ * (the runbooks' pause-everything command). A label, not an annotation: selectors see labels only.
+ */
+export const INJECTED_LABEL = `${PREFIX}injected`;
+export const INJECTED_VALUE = 'true';
 
 export const KEYS_SECRET_ANNOTATION = `${PREFIX}keys-secret`;
 export const VAULT_CONTAINER_ANNOTATION = `${PREFIX}vault-container`;

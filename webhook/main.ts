@@ -13,6 +13,7 @@ import {
   SERVICE_ACCOUNT_NAMESPACE_FILE,
   formatHelp,
   parseWebhookConfig,
+  startWarnings,
   wantsHelp,
 } from './config.js';
 import { createWebhookMetrics } from './metrics.js';
@@ -49,6 +50,8 @@ async function main(): Promise<void> {
   }
   const config = parsed.value;
   const logger = createLogger({ level: config.logLevel, name: PROGRAM });
+  for (const warning of startWarnings(config))
+    logger.warn({ namespace: config.namespace }, warning);
   const registry = createRegistry();
   const metrics = createWebhookMetrics(registry, build);
 

@@ -5,7 +5,9 @@
 // - appending with `/-` to a missing array fails, so a missing array is added whole, once;
 // - `add` on an existing map key replaces it, so existing items are never targeted (the spec
 //   builder has already refused name clashes);
-// - keys such as `vault-autounseal.io/status` are escaped (`~` as `~0`, then `/` as `~1`).
+// - keys such as `vault-autounseal.io/status` are escaped (`~` as `~0`, then `/` as `~1`);
+// - a pod without `metadata`, or without a labels or annotations map, gets the map added whole
+//   (an `add` below a missing parent fails the whole patch, and the pod with it).
 import type { PodView } from './pod.js';
 import type { SidecarSpec } from './sidecar-spec.js';
 
@@ -25,30 +27,51 @@ type PodShape = Pick<
   | 'hasMetadata'
   | 'hasAnnotations'
   | 'annotations'
+  | 'hasLabels'
+  | 'labels'
   | 'hasVolumes'
   | 'hasContainers'
   | 'hasInitContainers'
 >;
 
-function annotationOps(
-  pod: PodShape,
-  annotations: Readonly<Record<string, string>>,
+/** Adds to one string map of `/metadata` (`annotations` or `labels`), creating it when missing. */
+function mapOps(
+  field: 'annotations' | 'labels',
+  existing: { readonly present: boolean; readonly map: Readonly<Record<string, string>> },
+  wanted: Readonly<Record<string, string>>,
 ): AddOperation[] {
-  if (!pod.hasMetadata) {
-    return [{ op: 'add', path: '/metadata', value: { annotations: { ...annotations } } }];
-  }
-  if (!pod.hasAnnotations) {
-    return [{ op: 'add', path: '/metadata/annotations', value: { ...annotations } }];
-  }
-  // An annotation already holding the value (a stale status annotation) is left alone: `add` on
-  // an existing key would replace it, and never overwriting is the rule.
-  return Object.entries(annotations)
-    .filter(([key, value]) => pod.annotations[key] !== value)
+  if (Object.keys(wanted).length === 0) return [];
+  if (!existing.present) return [{ op: 'add', path: `/metadata/${field}`, value: { ...wanted } }];
+  // An entry already holding the value (a stale status annotation, a label exported from an
+  // injected pod) is left alone: `add` on an existing key would replace it, and never overwriting
+  // is the rule.
+  return Object.entries(wanted)
+    .filter(([key, value]) => existing.map[key] !== value)
     .map(([key, value]) => ({
       op: 'add',
-      path: `/metadata/annotations/${escapePointerToken(key)}`,
+      path: `/metadata/${field}/${escapePointerToken(key)}`,
       value,
     }));
+}
+
+function metadataOps(
+  pod: PodShape,
+  spec: Pick<SidecarSpec, 'annotations' | 'labels'>,
+): AddOperation[] {
+  if (!pod.hasMetadata) {
+    const value: Record<string, Record<string, string>> = {};
+    if (Object.keys(spec.annotations).length > 0) value['annotations'] = { ...spec.annotations };
+    if (Object.keys(spec.labels).length > 0) value['labels'] = { ...spec.labels };
+    return [{ op: 'add', path: '/metadata', value }];
+  }
+  return [
+    ...mapOps(
+      'annotations',
+      { present: pod.hasAnnotations, map: pod.annotations },
+      spec.annotations,
+    ),
+    ...mapOps('labels', { present: pod.hasLabels, map: pod.labels }, spec.labels),
+  ];
 }
 
 function appendOps(path: string, exists: boolean, items: readonly unknown[]): AddOperation[] {
@@ -62,7 +85,7 @@ export function buildPatch(pod: PodShape, spec: SidecarSpec): AddOperation[] {
     ? ['/spec/initContainers', pod.hasInitContainers]
     : ['/spec/containers', pod.hasContainers];
   return [
-    ...annotationOps(pod, spec.annotations),
+    ...metadataOps(pod, spec),
     ...appendOps('/spec/volumes', pod.hasVolumes, spec.volumes),
     ...appendOps(path, exists, [spec.container]),
   ];

@@ -31,6 +31,8 @@ import { clip, joinProblems, listFirst } from './bounded-text.js';
 import {
   ALLOW_SHARE_PROCESS_NAMESPACE_ANNOTATION,
   INTERVAL_ANNOTATION,
+  INJECTED_LABEL,
+  INJECTED_VALUE,
   KEYS_SECRET_ANNOTATION,
   LOG_LEVEL_ANNOTATION,
   NATIVE_SIDECAR_ANNOTATION,
@@ -115,6 +117,8 @@ export interface SidecarSpec {
   readonly native: boolean;
   readonly volumes: readonly JsonObject[];
   readonly annotations: Readonly<Record<string, string>>;
+  /** Labels to add: the injected-pod label. */
+  readonly labels: Readonly<Record<string, string>>;
   /** Short (≤ 120 characters) notes for the AdmissionReview's `warnings`. */
   readonly warnings: readonly string[];
 }
@@ -529,11 +533,29 @@ function clashes(pod: PodView, volumes: readonly JsonObject[], mounts: SidecarMo
       message: `${onOurPort.length === 1 ? 'container' : 'containers'} ${listFirst(onOurPort)} already use${onOurPort.length === 1 ? 's' : ''} port ${SIDECAR_PORT}, the sidecar's port`,
     });
   }
+  problems.push(...metadataClashes(pod));
+  return problems;
+}
+
+/**
+ * Our status annotation or injected-pod label already set to another value (a manifest that set it
+ * by hand): `add` would replace it, and never overwriting is the rule; and a pod that the
+ * runbooks' selector would miss must not start silently.
+ */
+function metadataClashes(pod: PodView): Problem[] {
+  const problems: Problem[] = [];
   const status = pod.annotations[STATUS_ANNOTATION];
   if (status !== undefined && status !== STATUS_INJECTED) {
     problems.push({
       reason: 'name-clash',
       message: `annotation ${STATUS_ANNOTATION} is already set to ${JSON.stringify(status.slice(0, 63))}`,
+    });
+  }
+  const label = pod.labels[INJECTED_LABEL];
+  if (label !== undefined && label !== INJECTED_VALUE) {
+    problems.push({
+      reason: 'name-clash',
+      message: `label ${INJECTED_LABEL} is already set to ${JSON.stringify(label.slice(0, 63))}`,
     });
   }
   return problems;
@@ -705,6 +727,7 @@ export function buildSidecarSpec(pod: PodView, defaults: SidecarDefaults): SpecR
       native: options.native,
       volumes,
       annotations: { [STATUS_ANNOTATION]: STATUS_INJECTED },
+      labels: { [INJECTED_LABEL]: INJECTED_VALUE },
       warnings,
     },
   };

@@ -22,11 +22,20 @@ const HEADER = [
   '# test/deploy/kustomize.test.ts fails when this file is stale.',
 ].join('\n');
 
+// The Kubernetes version the manifests are rendered for: native sidecars (1.29) and the annotation
+// entry's matchConditions (1.30) on. Pinned, so the output does not depend on the helm build's
+// default; on older clusters render the chart with helm and --kube-version (deploy/README.md).
+const KUBE_VERSION = '1.30.0';
+
 function template(args) {
-  const out = execFileSync(helm, ['template', RELEASE, chart, '--namespace', NAMESPACE, ...args], {
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const out = execFileSync(
+    helm,
+    ['template', RELEASE, chart, '--namespace', NAMESPACE, '--kube-version', KUBE_VERSION, ...args],
+    {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   // YAML 1.1, as Kubernetes reads it (0440 is octal there).
   return parseAllDocuments(out, { version: '1.1' })
     .map((doc) => doc.toJS())

@@ -45,6 +45,7 @@ const VARIANTS: Record<string, string[]> = {
     `tls.secret.caBundle=${join(import.meta.dirname, 'fixtures', 'test-ca.pem')}`,
   ],
   'native sidecar off': ['--set', 'sidecar.nativeSidecar=false'],
+  'OpenShift preset (values-openshift.yaml)': ['-f', join(CHART, 'values-openshift.yaml')],
   'observability on': [
     '--set',
     'metrics.serviceMonitor.enabled=true',

@@ -6,12 +6,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControlPlane, type ControlPlane } from './harness/control-plane.js';
 import {
+  CHART,
   deploymentEnv,
   findObject,
   forLoopback,
+  HELM,
   helmTemplate,
   kustomizeBuilds,
   NAMESPACE,
+  ROOT,
+  run,
   startWebhook,
   type K8sObject,
   type Webhook,
@@ -56,6 +60,7 @@ const HELM_VARIANTS: Record<string, string[]> = {
     `tls.secret.caBundle=${join(import.meta.dirname, '..', 'deploy', 'fixtures', 'test-ca.pem')}`,
   ],
   'native sidecar off': ['--set', 'sidecar.nativeSidecar=false'],
+  'OpenShift preset (values-openshift.yaml)': ['-f', join(CHART, 'values-openshift.yaml')],
   'observability on': [
     '--set',
     'metrics.serviceMonitor.enabled=true',
@@ -344,8 +349,127 @@ describe.each(Object.entries(SOURCES))(
       );
       expect(sidecars(stored)).toHaveLength(1);
     });
+
+    it('every injected pod carries vault-autounseal.io/injected=true, whatever the opt-in: one selector lists exactly them', async () => {
+      const listed = await cp.kubectlOk([
+        'get',
+        'pods',
+        '-A',
+        '-l',
+        'vault-autounseal.io/injected=true',
+        '-o',
+        'jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}{"\\n"}{end}',
+      ]);
+      const ours = listed
+        .split('\n')
+        .filter((line) => line.startsWith(ns('')))
+        .sort();
+      expect(ours).toEqual(
+        [
+          `${ns('enabled')}/native`, // namespace label
+          `${ns('enabled')}/regular`, // namespace label, regular-sidecar mode
+          `${ns('plain')}/by-annotation`, // pod annotation
+          `${ns('plain')}/vault-0`, // pod label
+          `${ns('plain')}/vault-1`,
+        ].sort(),
+      );
+      // ... and each of them has the sidecar; the pods left alone have neither.
+      for (const entry of ours) {
+        const [namespace, name] = entry.split('/') as [string, string];
+        expect(sidecars(await getPod(cp, namespace, name)), entry).toHaveLength(1);
+      }
+      const optedOut = await getPod(cp, ns('enabled'), 'opted-out');
+      expect(optedOut.metadata.labels?.['vault-autounseal.io/injected']).toBeUndefined();
+    });
+
+    it('matchConditions (Kubernetes >= 1.30): a pod without the annotation in an unlabelled namespace is never sent to the webhook', async () => {
+      const entry = (
+        findObject(await render(), 'MutatingWebhookConfiguration')['webhooks'] as {
+          name: string;
+          matchConditions?: unknown[];
+        }[]
+      ).find((w) => w.name === 'annotation.vault-autounseal.io');
+      expect(entry?.matchConditions).toHaveLength(1);
+      const counted = async (reason: string): Promise<number> => {
+        const text = await (await fetch(`http://127.0.0.1:${webhook.metricsPort}/metrics`)).text();
+        const line = text
+          .split('\n')
+          .find((l) =>
+            l.startsWith(
+              `vault_autounseal_webhook_admissions_total{result="skipped",reason="${reason}"}`,
+            ),
+          );
+        return line === undefined ? 0 : Number(line.split(' ').pop());
+      };
+      const before = {
+        notOptedIn: await counted('not-opted-in'),
+        optOut: await counted('pod-opt-out'),
+      };
+      // No label, no annotation: the CEL condition is false, the apiserver does not call.
+      const plain = vaultPod('never-sent', { optInLabel: false });
+      expect((await createPod(cp, ns('plain'), plain)).code).toBe(0);
+      expect(await counted('not-opted-in')).toBe(before.notOptedIn);
+      // The annotation, even "false": sent, and skipped by the webhook (so the counter is live).
+      const annotated = vaultPod('sent', {
+        optInLabel: false,
+        annotations: { 'vault-autounseal.io/inject': 'false' },
+      });
+      expect((await createPod(cp, ns('plain'), annotated)).code).toBe(0);
+      expect(await counted('pod-opt-out')).toBe(before.optOut + 1);
+      expect(await counted('not-opted-in')).toBe(before.notOptedIn);
+    });
   },
 );
+
+describe('the chart refuses to install into a namespace where Vault pods opt in (lookup, against this apiserver)', () => {
+  /** `helm template --dry-run=server`: the templates' lookup calls reach the apiserver. */
+  const helmInto = async (namespace: string) =>
+    run(
+      HELM,
+      ['template', 'vault-autounseal', CHART, '--namespace', namespace, '--dry-run=server'],
+      { env: { KUBECONFIG: cp.kubeconfig, HELM_CACHE_HOME: join(ROOT, '.cache', 'helm') } },
+    );
+
+  it('a namespace labelled vault-autounseal.io/injection=enabled', async () => {
+    await createNamespace(cp, 'lookup-labelled', { 'vault-autounseal.io/injection': 'enabled' });
+    const result = await helmInto('lookup-labelled');
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(
+      'namespace lookup-labelled carries the label vault-autounseal.io/injection=enabled: every webhook entry excludes the release namespace lookup-labelled',
+    );
+  });
+
+  it('a namespace holding a StatefulSet whose pods opt in (Vault installed first)', async () => {
+    await createNamespace(cp, 'lookup-vault');
+    const template = vaultChartTemplate();
+    await cp.kubectlOk(
+      ['apply', '-n', 'lookup-vault', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name: 'vault' },
+        spec: {
+          serviceName: 'vault-internal',
+          replicas: 1,
+          selector: { matchLabels: { 'app.kubernetes.io/name': 'vault', component: 'server' } },
+          template,
+        },
+      }),
+    );
+    const result = await helmInto('lookup-vault');
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(
+      'statefulset/vault in namespace lookup-vault opt in to injection (vault-autounseal.io/inject: "true")',
+    );
+  });
+
+  it('a namespace of its own renders', async () => {
+    await createNamespace(cp, 'lookup-own');
+    const result = await helmInto('lookup-own');
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+  });
+});
 
 describe('Pod Security "restricted" runs on the mutated pod', () => {
   let webhook: Webhook;

@@ -98,6 +98,8 @@ describe('POST /mutate over HTTPS', () => {
     expect(response['allowed']).toBe(true);
     expect(decodePatch(response['patch']).map((op) => op.path)).toEqual([
       '/metadata/annotations',
+      // The injected-pod label, into the chart's existing labels map.
+      '/metadata/labels/vault-autounseal.io~1injected',
       // Keys, pod info, and the empty directory over the ServiceAccount token's path.
       '/spec/volumes/-',
       '/spec/volumes/-',

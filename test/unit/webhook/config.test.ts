@@ -27,6 +27,7 @@ describe('parseWebhookConfig', () => {
         tlsCertFile: '/etc/webhook/tls/tls.crt',
         tlsKeyFile: '/etc/webhook/tls/tls.key',
         namespace: 'vault-autounseal',
+        vaultNamespaces: [],
         logLevel: 'info',
         maxBodyBytes: 3_145_728,
         limits: { handshakeTimeoutMs: 10_000, requestTimeoutMs: 15_000, maxConnections: 1000 },
@@ -34,7 +35,7 @@ describe('parseWebhookConfig', () => {
           image: REQUIRED.SIDECAR_IMAGE,
           imagePullPolicy: 'IfNotPresent',
           resources: {
-            requests: { cpu: '10m', memory: '64Mi' },
+            requests: { cpu: '10m', memory: '96Mi' },
             limits: { cpu: '200m', memory: '128Mi' },
           },
           keysSecret: 'vault-unseal-keys',
@@ -187,6 +188,7 @@ describe('parseWebhookConfig', () => {
       'WEBHOOK_TLS_CERT_FILE',
       'WEBHOOK_TLS_HANDSHAKE_TIMEOUT',
       'WEBHOOK_TLS_KEY_FILE',
+      'WEBHOOK_VAULT_NAMESPACES',
     ]);
   });
 

@@ -219,12 +219,13 @@ describe('the pod with init containers, volumes and annotations', () => {
 });
 
 describe('the bare pod (no volumes, no annotations, no securityContext)', () => {
-  it('creates the volumes array, the annotations map and the init containers array', () => {
+  it('creates the volumes array, the annotations and labels maps and the init containers array', () => {
     const review = reviewForFixture('bare');
     const response = answer(review, context('/mutate/namespace-enabled'));
     const ops = JSON.parse(Buffer.from(response['patch'], 'base64').toString());
     expect(ops.map((op: Json) => [op.op, op.path])).toEqual([
       ['add', '/metadata/annotations'],
+      ['add', '/metadata/labels'],
       ['add', '/spec/volumes'],
       ['add', '/spec/initContainers'],
     ]);

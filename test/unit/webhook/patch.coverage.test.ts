@@ -28,3 +28,41 @@ describe('buildPatch with no volumes to add', () => {
     expect(ops.map((op) => op.path)).toContain('/spec/initContainers');
   });
 });
+
+describe('buildPatch with nothing to put in a metadata map', () => {
+  const pod = (metadata: Json | undefined): Json => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    ...(metadata === undefined ? {} : { metadata }),
+    spec: { containers: [{ name: 'vault', image: 'openbao' }] },
+  });
+  const specFor = (raw: Json): Parameters<typeof buildPatch>[1] => {
+    const built = buildSidecarSpec(readPod(raw, 'vault')!, testDefaults());
+    if (!built.ok) throw new Error(built.message);
+    return built.spec;
+  };
+
+  it('no labels to add: no /metadata/labels operation, the annotations still added', () => {
+    const raw = pod({ name: 'vault-0' });
+    const ops = buildPatch(readPod(raw, 'vault')!, { ...specFor(raw), labels: {} });
+    expect(ops.map((op) => op.path).filter((p) => p.startsWith('/metadata'))).toEqual([
+      '/metadata/annotations',
+    ]);
+  });
+
+  it('a pod without metadata gets /metadata with only the maps that have entries', () => {
+    const raw = pod(undefined);
+    const spec = specFor(raw);
+    const view = readPod(raw, 'vault')!;
+    expect(buildPatch(view, { ...spec, labels: {} })[0]).toEqual({
+      op: 'add',
+      path: '/metadata',
+      value: { annotations: { 'vault-autounseal.io/status': 'injected' } },
+    });
+    expect(buildPatch(view, { ...spec, annotations: {} })[0]).toEqual({
+      op: 'add',
+      path: '/metadata',
+      value: { labels: { 'vault-autounseal.io/injected': 'true' } },
+    });
+  });
+});

@@ -23,6 +23,10 @@ describe('buildPatch on a pod that already carries our status annotation', () =>
     const built = buildSidecarSpec(view, testDefaults({ nativeSidecar: false }));
     if (!built.ok) throw new Error(built.message);
     const ops = buildPatch(view, built.spec);
-    expect(ops.map((op) => op.path)).toEqual(['/spec/volumes', '/spec/containers/-']);
+    expect(ops.map((op) => op.path)).toEqual([
+      '/metadata/labels',
+      '/spec/volumes',
+      '/spec/containers/-',
+    ]);
   });
 });

@@ -45,7 +45,10 @@ describe('buildPatch', () => {
     expect(ops[0]).toEqual({
       op: 'add',
       path: '/metadata',
-      value: { annotations: { 'vault-autounseal.io/status': 'injected' } },
+      value: {
+        annotations: { 'vault-autounseal.io/status': 'injected' },
+        labels: { 'vault-autounseal.io/injected': 'true' },
+      },
     });
     const patched = applyAndValidate(pod, Buffer.from(JSON.stringify(ops)).toString('base64'));
     expect(sidecarOf(patched)).toBeDefined();
@@ -65,6 +68,7 @@ describe('buildPatch', () => {
     const ops = buildPatch(readPod(pod, 'vault')!, spec(pod));
     expect(ops.map((op) => op.path)).toEqual([
       '/metadata/annotations/vault-autounseal.io~1status',
+      '/metadata/labels',
       '/spec/volumes/-',
       '/spec/volumes/-',
       '/spec/volumes/-',

@@ -43,8 +43,79 @@ app.kubernetes.io/part-of: vault-autounseal
 {{- end -}}
 {{- end -}}
 
+{{- /* repository@digest when a digest is given (it pins the image; the tag is ignored), else repository:tag. */ -}}
 {{- define "vault-autounseal.image" -}}
+{{- if .image.digest -}}
+{{- printf "%s@%s" .image.repository .image.digest -}}
+{{- else -}}
 {{- printf "%s:%s" .image.repository (default .appVersion .image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{- /*
+Native sidecars (an init container with restartPolicy Always) need Kubernetes 1.29: an older
+apiserver drops restartPolicy, and the never-ending init container holds Vault back forever. So
+below 1.29 the chart renders regular-sidecar mode whatever sidecar.nativeSidecar says.
+*/ -}}
+{{- define "vault-autounseal.nativeSidecar" -}}
+{{- and .Values.sidecar.nativeSidecar (semverCompare ">=1.29-0" .Capabilities.KubeVersion.Version) -}}
+{{- end -}}
+
+{{- /*
+matchConditions on webhook entries: GA in Kubernetes 1.30 (beta, and switchable off, before).
+*/ -}}
+{{- define "vault-autounseal.matchConditions" -}}
+{{- semverCompare ">=1.30-0" .Capabilities.KubeVersion.Version -}}
+{{- end -}}
+
+{{- /*
+Refuses a release namespace where Vault pods are expected to opt in. Every webhook entry excludes
+the release's own namespace (its pods must never wait on themselves), so a webhook installed where
+Vault runs silently injects nothing. Offline (helm template) only webhook.vaultNamespaces can tell;
+against a cluster (install, upgrade, template --dry-run=server) the namespace's injection label and
+the StatefulSets and pods in it that opt in are looked up too.
+*/ -}}
+{{- define "vault-autounseal.validateNamespace" -}}
+{{- $ns := .Release.Namespace -}}
+{{- $why := printf "every webhook entry excludes the release namespace %s (the webhook's own pods must never wait on themselves), so no pod there would be injected: install the webhook in a namespace of its own, e.g. --namespace vault-autounseal --create-namespace" $ns -}}
+{{- if has $ns .Values.webhook.vaultNamespaces -}}
+{{- fail (printf "the release namespace %s is listed in webhook.vaultNamespaces: %s" $ns $why) -}}
+{{- end -}}
+{{- $namespace := lookup "v1" "Namespace" "" $ns -}}
+{{- if and $namespace $namespace.metadata $namespace.metadata.labels -}}
+{{- if eq (index $namespace.metadata.labels "vault-autounseal.io/injection" | default "") "enabled" -}}
+{{- fail (printf "namespace %s carries the label vault-autounseal.io/injection=enabled: %s" $ns $why) -}}
+{{- end -}}
+{{- end -}}
+{{- $optedIn := list -}}
+{{- range $kind := list (list "apps/v1" "StatefulSet") (list "v1" "Pod") -}}
+{{- $found := lookup (index $kind 0) (index $kind 1) $ns "" -}}
+{{- range $item := ($found.items | default list) -}}
+{{- $meta := $item.metadata | default dict -}}
+{{- if eq (index $kind 1) "StatefulSet" -}}{{- $meta = $item.spec.template.metadata | default dict -}}{{- end -}}
+{{- $labels := $meta.labels | default dict -}}
+{{- $annotations := $meta.annotations | default dict -}}
+{{- if or (eq (index $labels "vault-autounseal.io/inject" | default "") "true") (eq (index $annotations "vault-autounseal.io/inject" | default "") "true") -}}
+{{- $optedIn = append $optedIn (printf "%s/%s" (lower (index $kind 1)) $item.metadata.name) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if $optedIn -}}
+{{- fail (printf "%s in namespace %s opt in to injection (vault-autounseal.io/inject: \"true\"): %s" (join ", " $optedIn) $ns $why) -}}
+{{- end -}}
+{{- end -}}
+
+{{- /*
+A PodDisruptionBudget that no eviction can satisfy blocks every node drain. With 1 replica none is
+rendered; a minAvailable (as a number) of replicaCount or more is refused.
+*/ -}}
+{{- define "vault-autounseal.validateDisruptionBudget" -}}
+{{- $pdb := .Values.podDisruptionBudget -}}
+{{- if and $pdb.enabled (gt (int .Values.replicaCount) 1) (not (kindIs "string" $pdb.minAvailable)) -}}
+{{- if ge (int $pdb.minAvailable) (int .Values.replicaCount) -}}
+{{- fail (printf "podDisruptionBudget.minAvailable %d with replicaCount %d would block every node drain (no replica may ever be evicted): set it below replicaCount" (int $pdb.minAvailable) (int .Values.replicaCount)) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 
 {{/* The Secret the webhook serves TLS from. */}}
@@ -86,6 +157,8 @@ through as they are.
 {{- if not (has .Values.webhook.failurePolicy (list "Fail" "Ignore")) -}}
 {{- fail "webhook.failurePolicy must be Fail or Ignore" -}}
 {{- end -}}
+{{- include "vault-autounseal.validateNamespace" . -}}
+{{- include "vault-autounseal.validateDisruptionBudget" . -}}
 {{- end -}}
 
 {{/* The webhook's environment: its listeners and the defaults of the sidecar it injects. */}}
@@ -112,6 +185,10 @@ through as they are.
       fieldPath: metadata.namespace
 - name: LOG_LEVEL
   value: {{ .Values.webhook.logLevel | quote }}
+{{- with .Values.webhook.vaultNamespaces }}
+- name: WEBHOOK_VAULT_NAMESPACES
+  value: {{ join "," . | quote }}
+{{- end }}
 - name: SIDECAR_IMAGE
   value: {{ include "vault-autounseal.image" (dict "image" .Values.sidecar.image "appVersion" .Chart.AppVersion) | quote }}
 - name: SIDECAR_IMAGE_PULL_POLICY
@@ -119,7 +196,7 @@ through as they are.
 - name: DEFAULT_KEYS_SECRET
   value: {{ .Values.sidecar.keysSecret | quote }}
 - name: DEFAULT_NATIVE_SIDECAR
-  value: {{ .Values.sidecar.nativeSidecar | quote }}
+  value: {{ include "vault-autounseal.nativeSidecar" . | quote }}
 - name: SIDECAR_RUN_AS_USER
   value: {{ include "vault-autounseal.digits" .Values.sidecar.runAsUser | quote }}
 - name: SIDECAR_RUN_AS_GROUP
