@@ -20,7 +20,7 @@ export const BEFORE_ENV = 'VAU_NODE_BEFORE';
 /** The webhook's release: its own namespace, never Vault's (the webhook skips its own namespace). */
 export const WEBHOOK_RELEASE = 'vault-autounseal';
 export const WEBHOOK_NAMESPACE = 'vault-autounseal';
-export const WEBHOOK_DEPLOYMENT = 'vault-autounseal';
+export const WEBHOOK_DEPLOYMENT = 'vault-autounseal-webhook';
 
 /** `helm install` of deploy/helm/vault-autounseal as a user runs it, with the local images. */
 export function webhookInstallArgs(extra: readonly string[] = []): string[] {

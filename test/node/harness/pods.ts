@@ -73,3 +73,41 @@ export function serverPod(options: ServerPodOptions): Record<string, unknown> {
     },
   };
 }
+
+/** The injected sidecar, wherever the webhook put it (initContainers in native mode), or undefined. */
+export function injectedSidecar(pod: {
+  spec?: { initContainers?: any[]; containers?: any[] };
+}): any {
+  const all = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+  return all.find((c: any) => c.name === 'vault-autounseal');
+}
+
+/** A StatefulSet of `serverPod`s (what a chart makes), for tests that need a controller. */
+export function serverStatefulSet(
+  options: ServerPodOptions & { replicas?: number },
+): Record<string, unknown> {
+  const pod = serverPod(options) as { metadata: any; spec: any };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name: options.name, namespace: options.namespace },
+    spec: {
+      serviceName: options.name,
+      replicas: options.replicas ?? 1,
+      podManagementPolicy: 'Parallel',
+      selector: {
+        matchLabels: {
+          'app.kubernetes.io/name': 'vault',
+          'app.kubernetes.io/instance': options.name,
+        },
+      },
+      template: {
+        metadata: {
+          labels: { ...pod.metadata.labels, 'app.kubernetes.io/instance': options.name },
+          annotations: pod.metadata.annotations,
+        },
+        spec: pod.spec,
+      },
+    },
+  };
+}
