@@ -4,7 +4,7 @@
 // whatever the tests did; test/node/teardown.test.ts (project node-teardown, after this project's
 // files) tears it down first and checks the machine is as it was.
 import { BEFORE_ENV, DIR_ENV, IMAGES, node, webhookInstallArgs } from './harness/node.js';
-import { down, up } from './harness/cluster.js';
+import { componentMemory, down, up } from './harness/cluster.js';
 
 export default async function setup(): Promise<() => Promise<void>> {
   const cluster = await up({ projectImages: [IMAGES.sidecar, IMAGES.webhook] });
@@ -20,6 +20,7 @@ export default async function setup(): Promise<() => Promise<void>> {
     process.stderr.write(
       `[node] webhook installed with helm: ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
     );
+    process.stderr.write(`[node] RSS in MiB: ${JSON.stringify(componentMemory(cluster.dir))}\n`);
   } catch (error) {
     await teardown();
     throw error;

@@ -5,7 +5,7 @@
 // /run/containerd) that differs fails the test, listed.
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { down, leftBehind } from './harness/cluster.js';
+import { componentMemory, down, leftBehind } from './harness/cluster.js';
 import type { HostState } from './harness/host-state.js';
 import { BEFORE_ENV, DIR_ENV } from './harness/node.js';
 
@@ -19,6 +19,7 @@ describe('the real node, torn down', () => {
       );
     }
     const snapshot = JSON.parse(before) as HostState;
+    process.stderr.write(`[node] RSS in MiB at the end: ${JSON.stringify(componentMemory(dir))}\n`);
     const seconds = await down(dir, snapshot);
     process.stderr.write(`[node] teardown took ${seconds.toFixed(1)} s\n`);
     expect(existsSync(dir), `${dir} removed`).toBe(false);

@@ -599,10 +599,12 @@ export async function up(options: {
         async () => (await ctr(dir, ['version'])).code === 0,
       );
       mark('containerd');
-      await importImages(dir, options.projectImages);
-      mark('images imported');
+      // The images go in while the control plane starts: both only have to be done before the kubelet.
+      const imported = importImages(dir, options.projectImages).then(() => mark('images imported'));
+      imported.catch(() => undefined);
       await startControlPlane(dir, kubeconfig);
       mark('control plane');
+      await imported;
       startComponent(dir, 'coredns', cached('coredns', COREDNS_VERSION), [
         '-conf',
         join(dir, 'Corefile'),
@@ -832,6 +834,25 @@ export async function down(dir: string, before: HostState | undefined): Promise<
   const seconds = (Date.now() - started) / 1000;
   log(`down: ${seconds.toFixed(1)} s`);
   return seconds;
+}
+
+/** Resident memory of each component and in total, in MiB (for the log: what the node costs). */
+export function componentMemory(dir: string): Record<string, number> {
+  const rss: Record<string, number> = {};
+  let total = 0;
+  for (const name of COMPONENTS) {
+    const pid = recordedPid(dir, name);
+    let kb = 0;
+    try {
+      kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // not running
+    }
+    rss[name] = Math.round(kb / 1024);
+    total += kb;
+  }
+  rss['total'] = Math.round(total / 1024);
+  return rss;
 }
 
 /** After down(): how the machine differs from before up() (empty when teardown was complete). */
