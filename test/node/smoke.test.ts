@@ -3,7 +3,7 @@
 // sidecar is an initContainers entry with restartPolicy Always, the kubelet starts it before the
 // server, probes it, and its /readyz answers from the host on the pod's IP.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { node, type Node } from './harness/node.js';
+import { IMAGES, node, type Node } from './harness/node.js';
 import { serverPod } from './harness/pods.js';
 
 const NAMESPACE = 'smoke';
@@ -19,15 +19,21 @@ afterAll(async () => {
   await k?.deleteNamespace(NAMESPACE);
 });
 
-describe('the real node', () => {
+// Both chart-shaped server images (scripts/node-tools.sh): OpenBao's static bao, and HashiCorp
+// Vault's dynamically linked binary with the libraries it needs.
+describe.each([
+  ['OpenBao', IMAGES.openbao, 'openbao'],
+  ['HashiCorp Vault', IMAGES.vault, 'vault'],
+])('the real node with %s', (_server, image, name) => {
   it('runs a labelled pod with the sidecar injected as a native sidecar, and its /readyz answers on the pod IP', async () => {
     const pod = serverPod({
-      name: 'vault-0',
+      name,
       namespace: NAMESPACE,
+      image,
       labels: { 'vault-autounseal.io/inject': 'true' },
     });
     await k.kubectlOk(['apply', '-f', '-'], JSON.stringify(pod));
-    const running = await k.waitForReady(NAMESPACE, 'vault-0', 120_000);
+    const running = await k.waitForReady(NAMESPACE, name, 120_000);
 
     const sidecar = (running.spec.initContainers ?? []).find(
       (c: any) => c.name === 'vault-autounseal',
@@ -42,7 +48,7 @@ describe('the real node', () => {
     expect(status.ready).toBe(true);
     expect(running.status.containerStatuses[0].state.running).toBeDefined();
 
-    const ip = await k.podIp(NAMESPACE, 'vault-0');
+    const ip = await k.podIp(NAMESPACE, name);
     const readyz = await fetch(`http://${ip}:8210/readyz`, { signal: AbortSignal.timeout(5_000) });
     expect(readyz.status).toBe(200);
     // The server is reachable the same way: uninitialised, sealed, as it started.

@@ -213,7 +213,7 @@ export function node(): Node {
       });
     },
     provideVolumes: async (namespace, statefulset, claimName, replicas) => {
-      const docs: string[] = [];
+      const volumes: unknown[] = [];
       for (let i = 0; i < replicas; i++) {
         const claim = `${claimName}-${statefulset}-${i}`;
         const name = `${namespace}-${claim}`;
@@ -222,23 +222,24 @@ export function node(): Node {
         await rm(path, { recursive: true, force: true });
         await mkdir(path, { recursive: true });
         await chmod(path, 0o777);
-        docs.push(
-          JSON.stringify({
-            apiVersion: 'v1',
-            kind: 'PersistentVolume',
-            metadata: { name },
-            spec: {
-              capacity: { storage: '10Gi' },
-              accessModes: ['ReadWriteOnce'],
-              persistentVolumeReclaimPolicy: 'Retain',
-              storageClassName: '',
-              claimRef: { namespace, name: claim },
-              hostPath: { path, type: 'Directory' },
-            },
-          }),
-        );
+        volumes.push({
+          apiVersion: 'v1',
+          kind: 'PersistentVolume',
+          metadata: { name },
+          spec: {
+            capacity: { storage: '10Gi' },
+            accessModes: ['ReadWriteOnce'],
+            persistentVolumeReclaimPolicy: 'Retain',
+            storageClassName: '',
+            claimRef: { namespace, name: claim },
+            hostPath: { path, type: 'Directory' },
+          },
+        });
       }
-      await kubectlOk(['apply', '-f', '-'], docs.join('\n---\n'));
+      await kubectlOk(
+        ['apply', '-f', '-'],
+        JSON.stringify({ apiVersion: 'v1', kind: 'List', items: volumes }),
+      );
     },
     scaleWebhook: async (replicas, timeoutMs = 180_000) => {
       await kubectlOk([
