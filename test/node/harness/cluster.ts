@@ -42,7 +42,6 @@ import {
 import { cachedArchives } from './images.js';
 import { acquireLock, type NodeLock } from './lock.js';
 import {
-  cacheDir,
   cached,
   containerdBin,
   COREDNS_VERSION,
@@ -579,7 +578,7 @@ export async function up(options: {
   try {
     await cleanLeftovers(lock.previous);
     mark('leftovers cleaned');
-    const before = await snapshotHost(cacheDir());
+    const before = await snapshotHost();
     const dir = await mkdtemp(join('/tmp', SCRATCH_PREFIX));
     lock.record(dir);
     await writeFile(join(dir, 'host-before.json'), JSON.stringify(before));
@@ -857,5 +856,5 @@ export function componentMemory(dir: string): Record<string, number> {
 
 /** After down(): how the machine differs from before up() (empty when teardown was complete). */
 export async function leftBehind(before: HostState): Promise<string[]> {
-  return hostDifferences(before, await snapshotHost(cacheDir()));
+  return hostDifferences(before, await snapshotHost());
 }

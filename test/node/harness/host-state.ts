@@ -117,11 +117,12 @@ function read(path: string): string {
 }
 
 /**
- * The node's processes: binaries from the per-user cache (etcd, the control plane, kubelet,
- * containerd and its shims), anything started with a scratch directory in its arguments, and every
- * process in a kubepods cgroup (what the pods ran).
+ * The node's processes: everything started with a scratch directory in its arguments (every
+ * component and containerd's shims are), and every process in a kubepods cgroup (what the pods
+ * ran). Not "binaries from the cache": the e2e suite runs the same etcd and kube-apiserver, and
+ * other suites on the machine come and go.
  */
-export function nodeProcesses(cacheDir: string): string[] {
+export function nodeProcesses(): string[] {
   const lines: string[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
@@ -129,7 +130,6 @@ export function nodeProcesses(cacheDir: string): string[] {
     const stat = read(`/proc/${entry}/stat`);
     if (cmdline === '' || /\) Z /.test(stat)) continue; // kernel thread, gone, or a zombie
     if (
-      cmdline.startsWith(cacheDir) ||
       cmdline.includes(`/tmp/${SCRATCH_PREFIX}`) ||
       read(`/proc/${entry}/cgroup`).includes('kubepods')
     ) {
@@ -158,7 +158,7 @@ async function save(tool: string): Promise<string> {
   return result.stdout;
 }
 
-export async function snapshotHost(cacheDir: string): Promise<HostState> {
+export async function snapshotHost(): Promise<HostState> {
   const links = await run('ip', ['-o', 'link', 'show']);
   const scratch = readdirSync('/tmp').filter((name) => name.startsWith(SCRATCH_PREFIX));
   return {
@@ -167,7 +167,7 @@ export async function snapshotHost(cacheDir: string): Promise<HostState> {
     links: linkLines(links.stdout),
     mounts: mountLines(read('/proc/mounts')),
     cgroups: kubepodsCgroups(),
-    processes: nodeProcesses(cacheDir),
+    processes: nodeProcesses(),
     paths: [...FIXED_PATHS.filter((path) => existsSync(path)), ...scratch.map((n) => `/tmp/${n}`)],
   };
 }
