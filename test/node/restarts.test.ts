@@ -136,7 +136,7 @@ describe('restarts a user causes', () => {
       const leader = await leaderPod(c);
       await deleteAndWait(c, leader, 'leader pod deleted');
       await waitAllUnsealed(c, 120_000);
-      const follower = PODS.find((p) => p !== (leader as string))!;
+      const follower = PODS.find((p) => p !== leader)!;
       await deleteAndWait(c, follower, 'follower pod deleted');
       await waitAllUnsealed(c, 120_000);
 
@@ -180,7 +180,7 @@ describe('restarts a user causes', () => {
       await k.kubectlOk(['rollout', 'restart', 'statefulset/vault', '-n', ns]);
       const tRoll = Date.now();
       const last = await leaderPod(c);
-      for (const name of [...PODS.filter((p) => p !== (last as string)), last]) {
+      for (const name of [...PODS.filter((p) => p !== last), last]) {
         await deleteAndWait(c, name, `rolling restart ${name}${name === last ? ' (leader)' : ''}`);
         await waitAllUnsealed(c, 120_000);
       }

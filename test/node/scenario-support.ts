@@ -281,6 +281,7 @@ export async function pod(c: VaultCluster, name: string): Promise<any> {
 }
 
 /** The kubelet's record of a container: restartCount, state, its containerd ID. */
+// eslint-disable-next-line @typescript-eslint/explicit-module-boundary-types -- kubectl's JSON
 export function containerStatus(p: any, name: string): any {
   return [
     ...(p?.status?.initContainerStatuses ?? []),
@@ -341,8 +342,8 @@ export async function kubeletDataSwap(
   const target = await readlink(link);
   const m = /^\.\.(\d{4})_(\d\d)_(\d\d)_(\d\d)_(\d\d)_(\d\d)\.\d+$/.exec(target);
   if (!m) throw new Error(`${link} -> ${target}: not the kubelet's timestamped directory`);
-  const [, y, mo, d, h, mi, sec] = m.map(Number) as number[];
-  return Date.UTC(y!, mo! - 1, d!, h!, mi!, sec!);
+  const [y, mo, d, h, mi, sec] = m.slice(1).map(Number);
+  return Date.UTC(y ?? 0, (mo ?? 1) - 1, d, h, mi, sec);
 }
 
 export const KEYS_VOLUME = 'vault-autounseal-keys-1';
