@@ -6,10 +6,11 @@
 //
 // The chart is the project's stand-in (test/node/fixtures/vault-chart), or the real vault-helm
 // with VAULT_HELM_CHART=DIR. No share or token is ever printed: errors name pods and states only.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { readlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { IMAGES, ROOT, node, waitUntil, type Node } from './harness/node.js';
 import { ctr } from './harness/cluster.js';
 
@@ -80,7 +81,6 @@ export async function installVault(
       image: { repository: image.repository, tag: image.tag, pullPolicy: 'Never' },
       affinity: '', // one node: the chart's required anti-affinity would schedule one pod of three
       ...(options.native ? {} : { annotations: { 'vault-autounseal.io/native-sidecar': 'false' } }),
-      ...(options.namespaceOptIn ? { extraLabels: { 'vault-autounseal.io/inject': null } } : {}),
       ...(options.retryJoin === false
         ? { ha: { raft: { config: CONFIG_WITHOUT_RETRY_JOIN } } }
         : {}),
@@ -97,11 +97,22 @@ export async function installVault(
     '--set',
     'injector.enabled=false',
     '-f',
-    EXAMPLE_VALUES,
+    options.namespaceOptIn ? withoutPodLabel(extra) : EXAMPLE_VALUES,
     '-f',
     file,
   ]);
   return { k, ns, options };
+}
+
+/** The example values without the pod label: the namespace label opts the pods in instead. */
+function withoutPodLabel(dir: string): string {
+  const values = parseYaml(readFileSync(EXAMPLE_VALUES, 'utf8')) as {
+    server: Record<string, unknown>;
+  };
+  delete values.server['extraLabels'];
+  const file = join(dir, 'example-without-pod-label.yaml');
+  writeFileSync(file, JSON.stringify(values));
+  return file;
 }
 
 export interface SealStatus {
@@ -176,23 +187,24 @@ export async function initAndStoreKeys(c: VaultCluster): Promise<InitResult> {
     unseal_threshold: number;
     root_token: string;
   };
-  const secretInput = JSON.stringify({
-    unseal_keys_b64: parsed.unseal_keys_b64,
-    unseal_threshold: parsed.unseal_threshold,
-  });
-  const created = await c.k.kubectl(
-    [
-      'create',
-      'secret',
-      'generic',
-      'vault-unseal-keys',
-      '-n',
-      c.ns,
-      '--from-file=init.json=/dev/stdin',
-    ],
-    secretInput,
-  );
-  if (created.code !== 0) throw new Error(`${c.ns}: creating the keys Secret failed`);
+  // The Secret on stdin (kubectl reads it; node's stdin is a socket, which /dev/stdin cannot open),
+  // with the root token stripped, as the quick start's pipe does.
+  const secret = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'vault-unseal-keys', namespace: c.ns },
+    type: 'Opaque',
+    stringData: {
+      'init.json': JSON.stringify({
+        unseal_keys_b64: parsed.unseal_keys_b64,
+        unseal_threshold: parsed.unseal_threshold,
+      }),
+    },
+  };
+  const created = await c.k.kubectl(['create', '-f', '-'], JSON.stringify(secret));
+  if (created.code !== 0) {
+    throw new Error(`${c.ns}: creating the keys Secret failed: ${created.stderr.slice(0, 300)}`);
+  }
   return {
     rootToken: parsed.root_token,
     sharesB64: parsed.unseal_keys_b64,
