@@ -23,6 +23,7 @@ import {
   ROOT,
   imageOf,
   node,
+  provideVolumes,
   sealStatus,
   sidecarStatus,
   vaultChart,
@@ -81,7 +82,7 @@ const c = (): VaultCluster => ({ k, ns: NS, options: { server: 'vault', native: 
 
 beforeAll(async () => {
   k = node();
-  await k.provideVolumes(NS, 'vault', 'data', PODS.length);
+  await provideVolumes(k, NS);
   const blocks = bashBlocks(readFileSync(PAGE, 'utf8'));
   const script = ['set -euo pipefail', shim(k), ...blocks].join('\n');
   const started = Date.now();

@@ -7,7 +7,7 @@
 // The chart is the project's stand-in (test/node/fixtures/vault-chart), or the real vault-helm
 // with VAULT_HELM_CHART=DIR. No share or token is ever printed: errors name pods and states only.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { readlink } from 'node:fs/promises';
+import { chmod, mkdir, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -73,7 +73,7 @@ export async function installVault(
     ns,
     options.namespaceOptIn ? { 'vault-autounseal.io/injection': 'enabled' } : {},
   );
-  await k.provideVolumes(ns, RELEASE, 'data', PODS.length);
+  await provideVolumes(k, ns);
   const image = imageOf(options.server);
   const extra = mkdtempSync(join(tmpdir(), 'vau-values-'));
   const overrides: Record<string, unknown> = {
@@ -102,6 +102,41 @@ export async function installVault(
     file,
   ]);
   return { k, ns, options };
+}
+
+/**
+ * The chart's three claims (data-vault-N), bound beforehand to fresh hostPath directories (no
+ * provisioner here; mode 0777: hostPath ignores fsGroup and the servers run as uid 100). As the
+ * harness's provideVolumes, but sent as one List (kubectl cannot read JSON documents split by ---).
+ */
+export async function provideVolumes(k: Node, ns: string): Promise<void> {
+  const items = [];
+  for (const i of PODS.keys()) {
+    const claim = `data-${RELEASE}-${i}`;
+    const name = `${ns}-${claim}`;
+    const path = join(k.dir, 'volumes', name);
+    await k.kubectl(['delete', 'pv', name, '--wait=true'], undefined, 60_000);
+    await rm(path, { recursive: true, force: true });
+    await mkdir(path, { recursive: true });
+    await chmod(path, 0o777);
+    items.push({
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name },
+      spec: {
+        capacity: { storage: '10Gi' },
+        accessModes: ['ReadWriteOnce'],
+        persistentVolumeReclaimPolicy: 'Retain',
+        storageClassName: '',
+        claimRef: { namespace: ns, name: claim },
+        hostPath: { path, type: 'Directory' },
+      },
+    });
+  }
+  await k.kubectlOk(
+    ['apply', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items }),
+  );
 }
 
 /** The example values without the pod label: the namespace label opts the pods in instead. */
