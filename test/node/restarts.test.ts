@@ -110,7 +110,11 @@ async function deleteAndWait(c: VaultCluster, name: string, what: string): Promi
     const p = await pod(c, name);
     return p && p.metadata.uid !== before.metadata.uid && p.status?.podIP ? p : false;
   });
-  expect(fresh.metadata.labels['vault-autounseal.io/injected']).toBe('true');
+  const containers = [...(fresh.spec.initContainers ?? []), ...fresh.spec.containers];
+  expect(
+    containers.map((x: any) => x.name),
+    `${c.ns}/${name} injected again`,
+  ).toContain(SIDECAR);
   await waitUnsealed(c, name, 120_000);
   const line = await waitUntil(`${c.ns}/${name} sidecar says unsealed`, 30_000, () =>
     unsealedLineAfter(c, name, t0),
