@@ -96,6 +96,10 @@ export async function installVault(
     ns,
     '--set',
     'injector.enabled=false',
+    // The real chart binds each release's ServiceAccount cluster-wide (ClusterRoleBinding
+    // <release>-server-binding, for Vault's Kubernetes auth, unused here): several releases named
+    // `vault` in different namespaces would clash on it. The stand-in has no such binding.
+    ...(process.env['VAULT_HELM_CHART'] ? ['--set', 'server.authDelegator.enabled=false'] : []),
     '-f',
     options.namespaceOptIn ? withoutPodLabel(extra) : EXAMPLE_VALUES,
     '-f',
