@@ -90,17 +90,23 @@ describe("the kubelet's own files", () => {
 async function rotation(ns: string): Promise<void> {
   const c = clusters.get(ns)!;
   const shares = inits.get(ns)!.sharesB64;
-  // The rotation: the init JSON replaced by three single shares (still the threshold).
+  // The rotation, as a user writes it: the same key, new content (three of the five shares, still
+  // the threshold), `kubectl apply`d over the Secret the init pipe created.
   const secret = {
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: { name: 'vault-unseal-keys', namespace: ns },
     type: 'Opaque',
-    stringData: { 'share-1': shares[0], 'share-2': shares[2], 'share-3': shares[4] },
+    stringData: {
+      'init.json': JSON.stringify({
+        unseal_keys_b64: [shares[0], shares[2], shares[4]],
+        unseal_threshold: 3,
+      }),
+    },
   };
   const swaps = await Promise.all(PODS.map((p) => kubeletDataSwap(c, p, 'secret', KEYS_VOLUME)));
   const t0 = Date.now();
-  await k.kubectlOk(['replace', '-f', '-'], JSON.stringify(secret));
+  await k.kubectlOk(['apply', '-f', '-'], JSON.stringify(secret));
   for (const [i, name] of PODS.entries()) {
     const line = await waitUntil(
       `${ns}/${name}: the sidecar reloads the rotated keys`,
@@ -111,11 +117,8 @@ async function rotation(ns: string): Promise<void> {
     expect(line.fields['loaded'], name).toBe(3);
     const swapped = await kubeletDataSwap(c, name, 'secret', KEYS_VOLUME);
     expect(swapped, `${name}: the kubelet swapped ..data`).toBeGreaterThan(swaps[i]!);
-    report(`${ns} ${name}: Secret replaced -> sidecar reloaded keys`, line.time - t0);
-    report(
-      `${ns} ${name}: Secret replaced -> kubelet's ..data swap (1 s resolution)`,
-      swapped - t0,
-    );
+    report(`${ns} ${name}: Secret applied -> sidecar reloaded keys`, line.time - t0);
+    report(`${ns} ${name}: Secret applied -> kubelet's ..data swap (1 s resolution)`, swapped - t0);
     expect((await sidecarStatus(c, name)).keys.loaded).toBe(3);
   }
   // Used: the Vault container of vault-0 killed, the sidecar unseals it with the new files.
