@@ -3,14 +3,21 @@
 //
 // The two upstream charts cannot be fetched here (no chart repository is reachable), so their
 // values are checked against the keys those charts read (server.extraLabels, server.annotations,
-// server.livenessProbe.{enabled,path}) and against the chart's MutatingWebhookConfiguration.
+// server.livenessProbe.{enabled,path}) and against the chart's MutatingWebhookConfiguration, and
+// rendered with the project's vault-helm-shaped stand-in chart (test/node/fixtures/vault-chart),
+// whose schema refuses any key it does not honour; the node tests run what it renders.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { readPod } from '../../webhook/pod.js';
+import { buildSidecarSpec } from '../../webhook/sidecar-spec.js';
 import { startOpenBao, type OpenBaoServer } from '../harness/openbao.js';
 import {
   DEPLOY,
+  ROOT,
+  requireHelm,
+  runOk,
   allSchemaProblems,
   at,
   find,
@@ -21,6 +28,19 @@ import {
 
 const EXAMPLES = join(DEPLOY, 'examples');
 const CHART_VALUES = ['vault-helm-values.yaml', 'openbao-helm-values.yaml'];
+const STAND_IN = join(ROOT, 'test', 'node', 'fixtures', 'vault-chart');
+/** The release name each example's retry_join addresses assume (the charts name pods after it). */
+const RELEASE_OF: Record<string, string> = {
+  'vault-helm-values.yaml': 'vault',
+  'openbao-helm-values.yaml': 'openbao',
+};
+
+/** The stand-in chart rendered with an example's values, as the node tests install it. */
+async function renderStandIn(file: string, extra: readonly string[] = []): Promise<K8sObject[]> {
+  const args = ['template', 'vault', STAND_IN, '--namespace', 'vault'];
+  args.push('--set', 'injector.enabled=false', '-f', join(EXAMPLES, file), ...extra);
+  return parseObjects(await runOk(requireHelm(), args));
+}
 
 function load(file: string): unknown {
   return parseYaml(readFileSync(join(EXAMPLES, file), 'utf8'), { version: '1.1' });
@@ -55,9 +75,81 @@ describe.each(CHART_VALUES)('%s', (file) => {
     server: {
       extraLabels: Record<string, string>;
       annotations: Record<string, string>;
-      livenessProbe: { enabled: boolean; path: string };
+      livenessProbe: { enabled: boolean; path: string; timeoutSeconds?: number };
+      ha: { replicas: number; raft: { enabled: boolean; config?: string } };
     };
   };
+  const release = RELEASE_OF[file]!;
+
+  it("followers join by retry_join, one block per pod, on the chart's own per-pod DNS names", () => {
+    // Without retry_join, pods 1 and 2 stay uninitialised for ever (their sidecars wait in
+    // not-initialized): the node test zero-to-unsealed shows it on a real cluster.
+    const config = values.server.ha.raft.config ?? '';
+    const storage = /storage\s+"raft"\s*\{([\s\S]*?)\n\}/.exec(config)?.[1] ?? '';
+    const joined = [...storage.matchAll(/retry_join\s*\{\s*leader_api_addr\s*=\s*"([^"]+)"/g)];
+    const wanted = Array.from(
+      { length: values.server.ha.replicas },
+      (_, n) => `http://${release}-${n}.${release}-internal:8200`,
+    );
+    expect(joined.map((m) => m[1])).toEqual(wanted);
+  });
+
+  it('names a -previous keys Secret from day one, and the webhook mounts both optional', () => {
+    const names = values.server.annotations['vault-autounseal.io/keys-secret']!.split(',');
+    expect(names).toEqual(['vault-unseal-keys', 'vault-unseal-keys-previous']);
+    const pod = readPod(
+      {
+        metadata: { name: `${release}-0`, annotations: values.server.annotations },
+        spec: { containers: [{ name: release === 'openbao' ? 'openbao' : 'vault', image: 'x' }] },
+      },
+      'vault',
+    );
+    const built = buildSidecarSpec(pod!, {
+      image: 'sidecar',
+      imagePullPolicy: 'IfNotPresent',
+      resources: {
+        requests: { cpu: '10m', memory: '64Mi' },
+        limits: { cpu: '200m', memory: '128Mi' },
+      },
+      keysSecret: 'vault-unseal-keys',
+      nativeSidecar: true,
+      runAsUser: undefined,
+      runAsGroup: undefined,
+    });
+    if (!built.ok) throw new Error(built.message);
+    const secrets = built.spec.volumes
+      .map((v) => v['secret'] as { secretName: string; optional?: boolean } | undefined)
+      .filter((v) => v !== undefined);
+    expect(secrets.map((v) => [v.secretName, v.optional])).toEqual([
+      ['vault-unseal-keys', true],
+      ['vault-unseal-keys-previous', true],
+    ]);
+  });
+
+  it('sets paused "false", so `kubectl annotate --overwrite` always replaces a value', () => {
+    expect(values.server.annotations['vault-autounseal.io/paused']).toBe('false');
+  });
+
+  it('gives the liveness probe at least 10 s (a busy node answers health slowly during init)', () => {
+    expect(values.server.livenessProbe.timeoutSeconds).toBeGreaterThanOrEqual(10);
+  });
+
+  it('renders with the stand-in chart, which refuses any key it does not honour', async () => {
+    const objects = await renderStandIn(file, ['--set', 'server.affinity=']);
+    const sts = find(objects, 'StatefulSet');
+    expect(at(sts, 'spec', 'template', 'metadata', 'labels', 'vault-autounseal.io/inject')).toBe(
+      'true',
+    );
+    const probe = at(sts, 'spec', 'template', 'spec', 'containers', 0, 'livenessProbe');
+    expect(at(probe, 'httpGet', 'path')).toBe(values.server.livenessProbe.path);
+    expect(at(probe, 'timeoutSeconds')).toBe(values.server.livenessProbe.timeoutSeconds);
+    const config = at(find(objects, 'ConfigMap'), 'data', 'extraconfig-from-values.hcl');
+    expect(config).toContain('retry_join');
+    // A key the stand-in does not know fails the render instead of being ignored.
+    await expect(renderStandIn(file, ['--set', 'server.ha.raft.unknownKey=1'])).rejects.toThrow(
+      /unknownKey/,
+    );
+  });
 
   it('labels the server pods so the webhook selects them (a label: selectors see no annotations)', async () => {
     expect(values.server.extraLabels['vault-autounseal.io/inject']).toBe('true');

@@ -1,0 +1,235 @@
+// Issue 18, point 5, and the failure issue 22 found, on the real node, against OpenBao and
+// HashiCorp Vault:
+// - Probes never restart a sealed server: an HA raft cluster installed with the example values and
+//   initialised, but with no keys Secret, stays sealed (vault-0) and uninitialised (vault-1, -2)
+//   well past the liveness probe's initial delay and failure threshold; neither the Vault
+//   container's liveness probe as the example sets it nor the injected sidecar's probes restart
+//   anything (restartCount 0).
+// - The example WITHOUT retry_join (the chart's default raft config): vault-0 unseals, but the
+//   followers never join: they stay uninitialised, their sidecars waiting in not-initialized.
+// - A sidecar that cannot start (its image missing) keeps the Vault container from starting in
+//   native mode; in regular mode Vault starts without it. docs/quick-start.md says so.
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  IMAGES,
+  PODS,
+  ROOT,
+  SERVERS,
+  SIDECAR,
+  containerStatus,
+  initAndStoreKeys,
+  installVault,
+  node,
+  pod,
+  sealStatus,
+  sidecarStatus,
+  waitServing,
+  waitUnsealed,
+  waitUntil,
+  type Node,
+  type VaultCluster,
+} from './scenario-support.js';
+import { WEBHOOK_NAMESPACE, WEBHOOK_RELEASE } from './harness/node.js';
+
+// The example's liveness probe: initialDelaySeconds 60, periodSeconds 5 (chart default),
+// failureThreshold 5. Watching 100 s after the pods started covers a full threshold of failures.
+const SEALED_WATCH_MS = 100_000;
+
+let k: Node;
+const sealedClusters = new Map<string, VaultCluster>();
+const noJoinClusters = new Map<string, VaultCluster>();
+
+beforeAll(async () => {
+  k = node();
+  await Promise.all(
+    SERVERS.flatMap((server) => [
+      installVault(k, `sealed-${server}`, { server, native: true }).then((c) =>
+        sealedClusters.set(server, c),
+      ),
+      installVault(k, `nojoin-${server}`, { server, native: true, retryJoin: false }).then((c) =>
+        noJoinClusters.set(server, c),
+      ),
+    ]),
+  );
+}, 300_000);
+
+afterAll(async () => {
+  await Promise.all(
+    [...sealedClusters.values(), ...noJoinClusters.values()].map((c) =>
+      k?.deleteNamespace(c.ns, 180_000),
+    ),
+  );
+}, 300_000);
+
+/** Every container of the three pods, with its restart count. */
+async function restartCounts(c: VaultCluster): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const name of PODS) {
+    for (const container of ['vault', SIDECAR]) {
+      counts[`${name}/${container}`] = containerStatus(await pod(c, name), container)?.restartCount;
+    }
+  }
+  return counts;
+}
+
+describe('probes and a sealed server', () => {
+  it.concurrent.each(SERVERS)(
+    '%s: sealed and uninitialised nodes are never restarted by any probe',
+    async (server) => {
+      const c = sealedClusters.get(server)!;
+      await initAndStoreKeysWithoutSecret(c);
+      const startedAt = Date.now();
+      const seen = new Set<string>();
+      while (Date.now() - startedAt < SEALED_WATCH_MS) {
+        for (const name of PODS) {
+          const s = await sealStatus(c, name).catch(() => undefined);
+          if (s)
+            seen.add(
+              `${name}:${s.initialized ? 'initialized' : 'uninitialized'}:${s.sealed ? 'sealed' : 'unsealed'}`,
+            );
+        }
+        const counts = await restartCounts(c);
+        expect(counts, 'no container restarted').toEqual(
+          Object.fromEntries(Object.keys(counts).map((key) => [key, 0])),
+        );
+        await new Promise((r) => setTimeout(r, 5_000));
+      }
+      // It really was sealed, and uninitialised, all along.
+      expect([...seen].sort()).toEqual([
+        'vault-0:initialized:sealed',
+        'vault-1:uninitialized:sealed',
+        'vault-2:uninitialized:sealed',
+      ]);
+      // The liveness probe as the example sets it ran past its initial delay (the pods are older
+      // than it), and the sidecar is there and running.
+      for (const name of PODS) {
+        const p = await pod(c, name);
+        const started = Date.parse(containerStatus(p, 'vault').state.running.startedAt);
+        expect(Date.now() - started, `${name} ran past the liveness delay`).toBeGreaterThan(85_000);
+        expect(p.spec.containers[0].livenessProbe.httpGet.path).toContain('sealedcode=204');
+      }
+    },
+    600_000,
+  );
+
+  it.concurrent.each(SERVERS)(
+    '%s: the example without retry_join leaves the followers uninitialised for ever',
+    async (server) => {
+      const c = noJoinClusters.get(server)!;
+      await initAndStoreKeys(c);
+      await waitUnsealed(c, 'vault-0', 240_000);
+      // Give the followers the time a joined follower needs (seconds), and then some.
+      await new Promise((r) => setTimeout(r, 30_000));
+      for (const name of ['vault-1', 'vault-2']) {
+        expect(await sealStatus(c, name), name).toMatchObject({ initialized: false, sealed: true });
+        expect((await sidecarStatus(c, name)).state, name).toBe('not-initialized');
+      }
+    },
+    600_000,
+  );
+});
+
+/** Init vault-0 through `kubectl exec` and throw the output away: no keys Secret at all. */
+async function initAndStoreKeysWithoutSecret(c: VaultCluster): Promise<void> {
+  await waitServing(c, 'vault-0');
+  const init = await k.exec(c.ns, 'vault-0', 'vault', [
+    'vault',
+    'operator',
+    'init',
+    '-key-shares=1',
+    '-key-threshold=1',
+    '-format=json',
+  ]);
+  expect(init.code).toBe(0);
+}
+
+describe('a sidecar that cannot start', () => {
+  const ns = 'wrong-image';
+
+  it('keeps Vault from starting in native mode; a regular sidecar does not', async () => {
+    await k.createNamespace(ns);
+    try {
+      await k.helmOk([
+        'upgrade',
+        WEBHOOK_RELEASE,
+        join(ROOT, 'deploy', 'helm', 'vault-autounseal'),
+        '--namespace',
+        WEBHOOK_NAMESPACE,
+        '--reuse-values',
+        '--set',
+        'sidecar.image.tag=does-not-exist',
+        '--wait',
+        '--timeout',
+        '180s',
+      ]);
+      // Every webhook pod now injects the missing image (the old ones are gone after --wait).
+      await waitUntil('webhook pods all on the new setting', 120_000, async () => {
+        const pods = JSON.parse(
+          await k.kubectlOk(['get', 'pods', '-n', WEBHOOK_NAMESPACE, '-o', 'json']),
+        ).items as any[];
+        return pods.every((p) =>
+          JSON.stringify(p.spec.containers[0].env ?? []).includes('does-not-exist'),
+        );
+      });
+      const podYaml = (name: string, native: boolean): string =>
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: {
+            name,
+            namespace: ns,
+            labels: { 'vault-autounseal.io/inject': 'true' },
+            annotations: { 'vault-autounseal.io/native-sidecar': String(native) },
+          },
+          spec: {
+            terminationGracePeriodSeconds: 2,
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: 100,
+              runAsGroup: 1000,
+              fsGroup: 1000,
+            },
+            containers: [
+              {
+                name: 'vault',
+                image: IMAGES.openbao,
+                imagePullPolicy: 'Never',
+                command: ['vault', 'server', '-dev', '-dev-listen-address=0.0.0.0:8200'],
+                securityContext: { allowPrivilegeEscalation: false },
+              },
+            ],
+          },
+        });
+      await k.kubectlOk(['apply', '-f', '-'], podYaml('native', true));
+      await k.kubectlOk(['apply', '-f', '-'], podYaml('regular', false));
+      // Regular: Vault runs, the sidecar beside it cannot start.
+      await waitUntil(`${ns}/regular: vault running`, 120_000, async () =>
+        containerStatus(await k.get(ns, 'pod', 'regular'), 'vault')?.state?.running ? true : false,
+      );
+      // Native: the sidecar's image cannot be had, and the Vault container is never started.
+      const stuck = await waitUntil(`${ns}/native: sidecar image error`, 120_000, async () => {
+        const p = await k.get(ns, 'pod', 'native');
+        const reason = containerStatus(p, SIDECAR)?.state?.waiting?.reason as string | undefined;
+        return reason && /ErrImage|ImagePull/.test(reason) ? p : false;
+      });
+      await new Promise((r) => setTimeout(r, 15_000));
+      const later = await k.get(ns, 'pod', 'native');
+      expect(containerStatus(later, 'vault').state.running).toBeUndefined();
+      expect(containerStatus(later, 'vault').state.waiting?.reason).toBe('PodInitializing');
+      expect(later.status.phase).toBe('Pending');
+      expect(stuck.spec.initContainers[0].name).toBe(SIDECAR);
+    } finally {
+      await k.helm([
+        'rollback',
+        WEBHOOK_RELEASE,
+        '--namespace',
+        WEBHOOK_NAMESPACE,
+        '--wait',
+        '--timeout',
+        '180s',
+      ]);
+      await k.deleteNamespace(ns, 120_000);
+    }
+  }, 600_000);
+});
