@@ -55,6 +55,8 @@ export interface InstallOptions {
   readonly retryJoin?: boolean;
   /** Opt in by the namespace label instead of the pod label (server.extraLabels emptied). */
   readonly namespaceOptIn?: boolean;
+  /** More labels on the namespace, e.g. Pod Security's enforce label. */
+  readonly namespaceLabels?: Readonly<Record<string, string>>;
 }
 
 export interface VaultCluster {
@@ -69,10 +71,10 @@ export async function installVault(
   ns: string,
   options: InstallOptions,
 ): Promise<VaultCluster> {
-  await k.createNamespace(
-    ns,
-    options.namespaceOptIn ? { 'vault-autounseal.io/injection': 'enabled' } : {},
-  );
+  await k.createNamespace(ns, {
+    ...(options.namespaceOptIn ? { 'vault-autounseal.io/injection': 'enabled' } : {}),
+    ...options.namespaceLabels,
+  });
   await provideVolumes(k, ns);
   const image = imageOf(options.server);
   const extra = mkdtempSync(join(tmpdir(), 'vau-values-'));
