@@ -48,7 +48,8 @@ const CONTRACT_ALERTS = {
   'the pause switch unreadable': 'VaultAutounsealPauseSwitchUnreadable',
 };
 
-const SHIPPED_BASE = 'https://github.com/vault-autounseal/vault-autounseal/blob/main/docs/runbooks/';
+const SHIPPED_BASE =
+  'https://github.com/vault-autounseal/vault-autounseal/blob/main/docs/runbooks/';
 
 interface RenderedRule {
   alert?: string;
@@ -143,7 +144,7 @@ describe('prometheus alert rules', () => {
       });
     });
 
-    it('sets the pause alert\'s `for` and its summary from pausedAlertAfter', async () => {
+    it("sets the pause alert's `for` and its summary from pausedAlertAfter", async () => {
       const alerts = await renderedAlerts(['metrics.prometheusRule.pausedAlertAfter=4h']);
       const paused = alerts.find((r) => r.alert === 'VaultAutounsealSidecarPausedTooLong');
       expect(paused?.for).toBe('4h');
