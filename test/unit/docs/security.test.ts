@@ -46,6 +46,11 @@ describe('SECURITY.md', () => {
     ['auto-unseal instead', /use Vault's own auto-unseal/],
     ['how to report', /## Reporting a vulnerability/],
     ['supported versions', /## Supported versions/],
+    [
+      "OpenBao's static seal, and when this project is still the better choice",
+      /`static` seal[\s\S]*still the better choice/,
+    ],
+    ['the pause switch can be flipped both ways by patch pods', /pause switch, \*\*both ways\*\*/],
   ])('covers %s', (_name, pattern) => {
     expect(TEXT).toMatch(pattern);
   });
@@ -56,6 +61,7 @@ describe('SECURITY.md', () => {
     "read the node's disk or etcd",
     "change the webhook's configuration or its Deployment",
     "send requests to the sidecar's HTTP port from another pod",
+    'patch pods in the Vault namespace',
   ])('has a threat-model row for an attacker who can %s', (capability) => {
     expect(TEXT).toContain(capability);
   });
