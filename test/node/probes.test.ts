@@ -204,7 +204,7 @@ describe('a sidecar that cannot start', () => {
       await k.kubectlOk(['apply', '-f', '-'], podYaml('native', true));
       await k.kubectlOk(['apply', '-f', '-'], podYaml('regular', false));
       // Regular: Vault runs, the sidecar beside it cannot start.
-      await waitUntil(`${ns}/regular: vault running`, 120_000, async () =>
+      await waitUntil(`${ns}/regular: vault running`, 240_000, async () =>
         containerStatus(await k.get(ns, 'pod', 'regular'), 'vault')?.state?.running ? true : false,
       );
       // Native: the sidecar's image cannot be had, and the Vault container is never started.
