@@ -76,7 +76,11 @@ describe('the pause switch', () => {
 
     writeAnnotationsVolume(podinfo, { 'vault-autounseal.io/inject': 'true' });
     await server.waitUntil('unsealed after unpausing', (s) => s.sealed === false, 10_000);
-    expect(metricValue(await sidecar.metrics(), 'vault_autounseal_paused')).toBe(0);
+    // /metrics may serve a body rendered a moment before the resume (common/metrics-cache.ts:
+    // up to 1 s on a loaded machine), so the gauge is awaited, not read once.
+    await waitFor('the paused gauge back to 0', async () =>
+      metricValue(await sidecar.metrics(), 'vault_autounseal_paused') === 0 ? true : undefined,
+    );
     await expectNoLeaks(sidecar, init);
   });
 
