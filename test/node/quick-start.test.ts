@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HELM } from '../e2e/harness/deploy.js';
 import { WEBHOOK_NAMESPACE, WEBHOOK_RELEASE } from './harness/node.js';
 import { containerdBin } from './harness/paths.js';
-import { run } from './harness/run.js';
+import { run } from '../e2e/harness/run.js';
 import {
   IMAGES,
   PODS,

@@ -1,4 +1,6 @@
-// Runs a tool and returns what it printed and its exit code; never throws for a non-zero exit.
+// Runs a tool and returns what it printed and its exit code; never throws for a non-zero exit. A
+// tool that exits before reading its stdin (ip, iptables, sysctl do at once) is not an error: the
+// pipe's EPIPE is ignored (unhandled, it crashed the vitest worker).
 import { execFile } from 'node:child_process';
 
 export interface RunResult {
@@ -36,6 +38,7 @@ export function run(
         resolve({ stdout, stderr, code });
       },
     );
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(options.input ?? '');
   });
 }

@@ -29,7 +29,7 @@ import {
 } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { run, runOk } from './run.js';
+import { run, runOk } from '../../e2e/harness/run.js';
 import { sleep } from '../../harness/ports.js';
 import { createTestCa } from '../../harness/test-ca.js';
 import {

@@ -5,7 +5,7 @@
 // those are left out of the comparison by name; everything else counts.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from './run.js';
+import { run } from '../../e2e/harness/run.js';
 
 export interface HostState {
   readonly iptables: readonly string[];

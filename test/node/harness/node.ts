@@ -4,7 +4,7 @@
 // StatefulSets, and the webhook's Deployment to scale.
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { run, runOk, type RunResult } from './run.js';
+import { run, runOk, type RunResult } from '../../e2e/harness/run.js';
 import { CHART, HELM, ROOT } from '../../e2e/harness/deploy.js';
 import { waitUntil } from './cluster.js';
 import { IMAGES } from './images.js';
