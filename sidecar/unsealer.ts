@@ -459,6 +459,9 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     }
   }
 
+  /** The status the loop goes on with came with an unseal answer, not from a seal-status read. */
+  let statusFromAnswer = false;
+
   /** One submission and what follows from its answer. Returns the status to continue with, if any. */
   async function submitOne(current: SealStatus, share: Share): Promise<SealStatus | undefined> {
     const wasLastShare = current.progress + 1 >= current.threshold;
@@ -484,10 +487,13 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     const goesOn = record(folded.event, answer, current.threshold);
     onSuspects(suspectsBefore);
     if (answer.kind === 'status') observe(answer.status);
-    return goesOn && answer.kind === 'status' ? answer.status : undefined;
+    if (!goesOn || answer.kind !== 'status') return undefined;
+    statusFromAnswer = true;
+    return answer.status;
   }
 
   async function checkStatus(): Promise<SealStatus | undefined> {
+    statusFromAnswer = false;
     const result = await vault.sealStatus();
     beat();
     if (!result.ok && result.failure.code === 'rate-limited') {
@@ -558,7 +564,15 @@ export function createUnsealer(deps: UnsealerDeps): Unsealer {
     });
     setState(next, action.kind === 'blocked' ? { reason: action.reason } : {});
     reportBlocked(action);
-    if (action.kind === 'submit') return submitOne(current, action.share);
+    if (action.kind === 'submit') {
+      // The last share decides the round, and a rejection does not say whose round it was. Between
+      // the answer to our previous share and this one, another submitter may have spoilt our round
+      // and opened a new one at the same progress: read the round's nonce again first.
+      if (statusFromAnswer && current.progress + 1 >= current.threshold) {
+        return checkStatus();
+      }
+      return submitOne(current, action.share);
+    }
     return action.kind === 'reset' ? resetRound() : undefined;
   }
 

@@ -22,6 +22,7 @@ import {
   initAndStoreKeys,
   installVault,
   node,
+  nudgeKubelet,
   pod,
   sealStatus,
   sidecarStatus,
@@ -119,6 +120,7 @@ describe('probes and a sealed server', () => {
     async (server) => {
       const c = noJoinClusters.get(server)!;
       await initAndStoreKeys(c);
+      await nudgeKubelet(c);
       await waitUnsealed(c, 'vault-0', 240_000);
       // Give the followers the time a joined follower needs (seconds), and then some.
       await new Promise((r) => setTimeout(r, 30_000));

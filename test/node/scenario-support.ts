@@ -7,7 +7,7 @@
 // The chart is the project's stand-in (test/node/fixtures/vault-chart), or the real vault-helm
 // with VAULT_HELM_CHART=DIR. No share or token is ever printed: errors name pods and states only.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { chmod, mkdir, readlink, rm } from 'node:fs/promises';
+import { readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -90,59 +90,33 @@ export async function installVault(
   };
   const file = join(extra, 'node.yaml');
   writeFileSync(file, JSON.stringify(overrides));
-  await k.helmOk([
-    'install',
-    RELEASE,
-    vaultChart(),
-    '--namespace',
-    ns,
-    '--set',
-    'injector.enabled=false',
-    // The real chart binds each release's ServiceAccount cluster-wide (ClusterRoleBinding
-    // <release>-server-binding, for Vault's Kubernetes auth, unused here): several releases named
-    // `vault` in different namespaces would clash on it. The stand-in has no such binding.
-    ...(process.env['VAULT_HELM_CHART'] ? ['--set', 'server.authDelegator.enabled=false'] : []),
-    '-f',
-    options.namespaceOptIn ? withoutPodLabel(extra) : EXAMPLE_VALUES,
-    '-f',
-    file,
-  ]);
+  try {
+    await k.helmOk([
+      'install',
+      RELEASE,
+      vaultChart(),
+      '--namespace',
+      ns,
+      '--set',
+      'injector.enabled=false',
+      // The real chart binds each release's ServiceAccount cluster-wide (ClusterRoleBinding
+      // <release>-server-binding, for Vault's Kubernetes auth, unused here): several releases named
+      // `vault` in different namespaces would clash on it. The stand-in has no such binding.
+      ...(process.env['VAULT_HELM_CHART'] ? ['--set', 'server.authDelegator.enabled=false'] : []),
+      '-f',
+      options.namespaceOptIn ? withoutPodLabel(extra) : EXAMPLE_VALUES,
+      '-f',
+      file,
+    ]);
+  } finally {
+    await rm(extra, { recursive: true, force: true });
+  }
   return { k, ns, options };
 }
 
-/**
- * The chart's three claims (data-vault-N), bound beforehand to fresh hostPath directories (no
- * provisioner here; mode 0777: hostPath ignores fsGroup and the servers run as uid 100). As the
- * harness's provideVolumes, but sent as one List (kubectl cannot read JSON documents split by ---).
- */
+/** The chart's three claims (data-vault-N), bound beforehand to fresh hostPath volumes. */
 export async function provideVolumes(k: Node, ns: string): Promise<void> {
-  const items = [];
-  for (const i of PODS.keys()) {
-    const claim = `data-${RELEASE}-${i}`;
-    const name = `${ns}-${claim}`;
-    const path = join(k.dir, 'volumes', name);
-    await k.kubectl(['delete', 'pv', name, '--wait=true'], undefined, 60_000);
-    await rm(path, { recursive: true, force: true });
-    await mkdir(path, { recursive: true });
-    await chmod(path, 0o777);
-    items.push({
-      apiVersion: 'v1',
-      kind: 'PersistentVolume',
-      metadata: { name },
-      spec: {
-        capacity: { storage: '10Gi' },
-        accessModes: ['ReadWriteOnce'],
-        persistentVolumeReclaimPolicy: 'Retain',
-        storageClassName: '',
-        claimRef: { namespace: ns, name: claim },
-        hostPath: { path, type: 'Directory' },
-      },
-    });
-  }
-  await k.kubectlOk(
-    ['apply', '-f', '-'],
-    JSON.stringify({ apiVersion: 'v1', kind: 'List', items }),
-  );
+  await k.provideVolumes(ns, RELEASE, 'data', PODS.length);
 }
 
 /** The example values without the pod label: the namespace label opts the pods in instead. */
@@ -262,6 +236,46 @@ export async function waitUnsealed(c: VaultCluster, pod: string, timeoutMs: numb
 
 export async function waitAllUnsealed(c: VaultCluster, timeoutMs: number): Promise<void> {
   await Promise.all(PODS.map((pod) => waitUnsealed(c, pod, timeoutMs)));
+}
+
+/**
+ * Makes the kubelet sync the cluster's pods now, with a change to an annotation nothing reads. The
+ * kubelet projects a Secret created after a pod started only at its next periodic sync of that pod
+ * (up to ~90 s: kubelet-files.test.ts and the quick start measure it); a change to the pod object
+ * syncs it at once, its Secret volumes included. For the files that do not measure that delay.
+ */
+export async function nudgeKubelet(c: VaultCluster): Promise<void> {
+  await c.k.kubectlOk([
+    'annotate',
+    'pod',
+    '-n',
+    c.ns,
+    ...PODS,
+    `node-test.vault-autounseal.invalid/nudged=${Date.now()}`,
+    '--overwrite',
+  ]);
+}
+
+export interface UnsealedCluster {
+  readonly cluster: VaultCluster;
+  readonly init: InitResult;
+}
+
+/**
+ * Zero to unsealed, as the quick start goes: helm install, init through `kubectl exec`, the shares
+ * piped into the keys Secret, then every node unsealed by its own sidecar. `waitForKubelet`: leave
+ * the Secret's projection to the kubelet's own sync (what is measured), else nudge it.
+ */
+export async function installAndUnseal(
+  k: Node,
+  ns: string,
+  options: InstallOptions & { readonly waitForKubelet?: boolean },
+): Promise<UnsealedCluster> {
+  const cluster = await installVault(k, ns, options);
+  const init = await initAndStoreKeys(cluster);
+  if (!options.waitForKubelet) await nudgeKubelet(cluster);
+  await waitAllUnsealed(cluster, 240_000);
+  return { cluster, init };
 }
 
 /** `vault operator raft list-peers` with the token on stdin (never in argv or a log). */
