@@ -25,6 +25,17 @@ const pureModules = [
 // Two projects: `unit` is pure logic and runs anywhere in seconds; `integration` starts real
 // OpenBao servers (and later other real components) on loopback and needs `scripts/prepare.mjs`
 // to have built `dist/` and installed OpenBao first. `npm test` runs both.
+/**
+ * Real-node files that change the webhook every other node file relies on: quick-start (installs
+ * it as the page says, then rolls back), webhook-life (scales it to 0), wrong-image (injects a
+ * missing image). They run alone, after the files that run side by side.
+ */
+const NODE_EXCLUSIVE = [
+  'test/node/quick-start.test.ts',
+  'test/node/webhook-life.test.ts',
+  'test/node/wrong-image.test.ts',
+];
+
 export default defineConfig({
   test: {
     // Off unless asked for: `npm run coverage`, or `npm test -- --coverage` (.ci/run's first stage).
@@ -109,17 +120,31 @@ export default defineConfig({
         test: {
           // test/node/: a real single-node cluster (kubelet, containerd, CoreDNS; harness/cluster.ts)
           // started once for the run by the global setup, the webhook installed with helm. Root only.
-          // Run by `npm run test:node` and by .ci/run after the e2e stage.
+          // Run by `npm run test:node` and by .ci/run after the e2e stage. Its files run side by
+          // side, each in its own namespaces: most of their time is spent waiting on the kubelet.
           name: 'node',
           include: ['test/node/**/*.test.ts'],
-          exclude: ['test/node/teardown.test.ts'],
+          exclude: ['test/node/teardown.test.ts', ...NODE_EXCLUSIVE],
           globalSetup: ['test/node/global-setup.ts'],
           environment: 'node',
           testTimeout: 600_000,
           hookTimeout: 600_000,
-          fileParallelism: false,
-          // Its own group, before node-teardown's (vitest runs groups in this order).
+          maxWorkers: 6,
+          // Groups run one after the other, in this order: node, node-exclusive, node-teardown.
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        test: {
+          // The node files that change the webhook itself (its release, its replicas), which every
+          // other file relies on: one at a time, after the others, on the same cluster.
+          name: 'node-exclusive',
+          include: NODE_EXCLUSIVE,
+          environment: 'node',
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 2 },
         },
       },
       {
@@ -130,7 +155,7 @@ export default defineConfig({
           include: ['test/node/teardown.test.ts'],
           environment: 'node',
           testTimeout: 300_000,
-          sequence: { groupOrder: 2 },
+          sequence: { groupOrder: 3 },
         },
       },
     ],

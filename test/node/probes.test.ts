@@ -7,15 +7,10 @@
 //   anything (restartCount 0).
 // - The example WITHOUT retry_join (the chart's default raft config): vault-0 unseals, but the
 //   followers never join: they stay uninitialised, their sidecars waiting in not-initialized.
-// - A sidecar that cannot start (its image missing) keeps the Vault container from starting in
-//   native mode (docs/quick-start.md says so); regular mode, where Vault should start without it, is
-//   checked only with VAULT_AUTOUNSEAL_NODE_REGULAR_WRONG_IMAGE=1 for now (see the test).
-import { join } from 'node:path';
+// (A sidecar that cannot start: wrong-image.test.ts, which changes the webhook and runs alone.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  IMAGES,
   PODS,
-  ROOT,
   SERVERS,
   SIDECAR,
   containerStatus,
@@ -28,11 +23,9 @@ import {
   sidecarStatus,
   waitServing,
   waitUnsealed,
-  waitUntil,
   type Node,
   type VaultCluster,
 } from './scenario-support.js';
-import { WEBHOOK_NAMESPACE, WEBHOOK_RELEASE } from './harness/node.js';
 
 // The example's liveness probe: initialDelaySeconds 60, periodSeconds 5 (chart default),
 // failureThreshold 5. Watching 100 s after the pods started covers a full threshold of failures.
@@ -146,113 +139,3 @@ async function initAndStoreKeysWithoutSecret(c: VaultCluster): Promise<void> {
   ]);
   expect(init.code).toBe(0);
 }
-
-describe('a sidecar that cannot start', () => {
-  const ns = 'wrong-image';
-
-  it('keeps Vault from starting in native mode (a regular sidecar does not: VAULT_AUTOUNSEAL_NODE_REGULAR_WRONG_IMAGE=1)', async () => {
-    await k.createNamespace(ns);
-    try {
-      await k.helmOk([
-        'upgrade',
-        WEBHOOK_RELEASE,
-        join(ROOT, 'deploy', 'helm', 'vault-autounseal'),
-        '--namespace',
-        WEBHOOK_NAMESPACE,
-        '--reuse-values',
-        '--set',
-        'sidecar.image.tag=does-not-exist',
-        '--wait',
-        '--timeout',
-        '180s',
-      ]);
-      // Every webhook pod now injects the missing image (the old ones are gone after --wait).
-      await waitUntil('webhook pods all on the new setting', 120_000, async () => {
-        const pods = JSON.parse(
-          await k.kubectlOk(['get', 'pods', '-n', WEBHOOK_NAMESPACE, '-o', 'json']),
-        ).items as any[];
-        return pods.every((p) =>
-          JSON.stringify(p.spec.containers[0].env ?? []).includes('does-not-exist'),
-        );
-      });
-      const podYaml = (name: string, native: boolean): string =>
-        JSON.stringify({
-          apiVersion: 'v1',
-          kind: 'Pod',
-          metadata: {
-            name,
-            namespace: ns,
-            labels: { 'vault-autounseal.io/inject': 'true' },
-            annotations: { 'vault-autounseal.io/native-sidecar': String(native) },
-          },
-          spec: {
-            terminationGracePeriodSeconds: 2,
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: 100,
-              runAsGroup: 1000,
-              fsGroup: 1000,
-            },
-            containers: [
-              {
-                name: 'vault',
-                image: IMAGES.openbao,
-                imagePullPolicy: 'Never',
-                command: ['vault', 'server', '-dev', '-dev-listen-address=0.0.0.0:8200'],
-                securityContext: { allowPrivilegeEscalation: false },
-              },
-            ],
-          },
-        });
-      await k.kubectlOk(['apply', '-f', '-'], podYaml('native', true));
-      await k.kubectlOk(['apply', '-f', '-'], podYaml('regular', false));
-      // Native: the sidecar's image cannot be had, and the Vault container is never started.
-      const stuck = await waitUntil(`${ns}/native: sidecar image error`, 120_000, async () => {
-        const p = await k.get(ns, 'pod', 'native');
-        const reason = containerStatus(p, SIDECAR)?.state?.waiting?.reason as string | undefined;
-        return reason && /ErrImage|ImagePull/.test(reason) ? p : false;
-      });
-      await new Promise((r) => setTimeout(r, 15_000));
-      const later = await k.get(ns, 'pod', 'native');
-      expect(containerStatus(later, 'vault').state.running).toBeUndefined();
-      expect(containerStatus(later, 'vault').state.waiting?.reason).toBe('PodInitializing');
-      expect(later.status.phase).toBe('Pending');
-      expect(stuck.spec.initContainers[0].name).toBe(SIDECAR);
-      // Regular: Vault runs, the sidecar beside it cannot start. Only with
-      // VAULT_AUTOUNSEAL_NODE_REGULAR_WRONG_IMAGE=1 for now: in the whole node profile (not when this
-      // file runs alone) the regular pod's Vault was not seen started within 240 s, twice, cause not
-      // yet found; the status printed on a timeout is there to find it.
-      if (process.env['VAULT_AUTOUNSEAL_NODE_REGULAR_WRONG_IMAGE'] !== '1') return;
-      // Started at least once is the claim (the dev server may exit later: that is not the point);
-      // on a timeout the pod's status says why (Pending, a waiting reason, a crash).
-      let lastSeen: unknown;
-      await waitUntil(
-        `${ns}/regular: vault started`,
-        240_000,
-        async () => {
-          const p = await k.get(ns, 'pod', 'regular');
-          lastSeen = p.status;
-          const vault = containerStatus(p, 'vault');
-          return Boolean(
-            vault?.state?.running ||
-            vault?.state?.terminated ||
-            vault?.lastState?.terminated ||
-            vault?.restartCount > 0,
-          );
-        },
-        () => `the pod's status: ${JSON.stringify(lastSeen)}`,
-      );
-    } finally {
-      await k.helm([
-        'rollback',
-        WEBHOOK_RELEASE,
-        '--namespace',
-        WEBHOOK_NAMESPACE,
-        '--wait',
-        '--timeout',
-        '180s',
-      ]);
-      await k.deleteNamespace(ns, 120_000);
-    }
-  }, 600_000);
-});

@@ -381,7 +381,7 @@ serializeImagePulls: false
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}
-maxPods: 40
+maxPods: 64
 `,
   );
   // Pods get only cluster DNS; the host's resolvers never reach a pod.
