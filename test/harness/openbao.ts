@@ -476,3 +476,45 @@ export async function activeNode(cluster: RaftCluster): Promise<OpenBaoServer | 
   }
   return undefined;
 }
+
+export interface TransitSealed {
+  /** The dev-mode server whose transit engine holds the seal key. */
+  readonly provider: OpenBaoServer;
+  /** The server sealed by it, initialised with recovery keys (it unseals itself). */
+  readonly node: OpenBaoServer;
+  /** The init answer: recovery keys and the root token, held for the test's own checks. */
+  readonly init: { recovery_keys: string[]; recovery_keys_base64: string[]; root_token: string };
+}
+
+/**
+ * A server with a transit (auto-unseal) seal, as in Vault's and OpenBao's own auto-unseal guides: a
+ * second server is the transit provider. Initialised with 5 recovery shares, threshold 3. `own`
+ * registers each server for clean-up as soon as it exists.
+ */
+export async function startTransitSealed(
+  own: (server: OpenBaoServer) => OpenBaoServer,
+): Promise<TransitSealed> {
+  const provider = own(await startOpenBao({ storage: 'dev' }));
+  const token = provider.devRootToken!;
+  const mounted = await provider.request('POST', 'sys/mounts/transit', {
+    body: { type: 'transit' },
+    token,
+  });
+  if (mounted.status !== 204) throw new Error(`mounting transit: HTTP ${mounted.status}`);
+  const key = await provider.request('POST', 'transit/keys/autounseal', { token });
+  if (key.status >= 300) throw new Error(`creating the transit key: HTTP ${key.status}`);
+  const seal = `seal "transit" {
+  address = "${provider.addr}"
+  token = "${token}"
+  key_name = "autounseal"
+  mount_path = "transit/"
+  disable_renewal = "true"
+}`;
+  const node = own(await startOpenBao({ storage: 'persistent', seal }));
+  const answer = await node.request('PUT', 'sys/init', {
+    body: { recovery_shares: 5, recovery_threshold: 3 },
+    timeoutMs: 60_000,
+  });
+  if (answer.status !== 200) throw new Error(`init with recovery keys: HTTP ${answer.status}`);
+  return { provider, node, init: answer.body as TransitSealed['init'] };
+}

@@ -4,7 +4,7 @@
 // seal is announced once, not on every check.
 import { describe, expect, it } from 'vitest';
 import { writeAnnotationsVolume, writeSecretVolume } from '../../harness/key-volume.js';
-import { startOpenBao } from '../../harness/openbao.js';
+import { startOpenBao, startTransitSealed } from '../../harness/openbao.js';
 import { sleep, waitFor } from '../../harness/ports.js';
 import { expectNoLeaks, metricValue, sidecarFor, tempDir, track } from './context.js';
 
@@ -150,28 +150,7 @@ describe('/status while paused', () => {
 
 describe('a server with a transit (auto-unseal) seal', () => {
   it('is announced once as recovery-seal, with no line per check after that', async () => {
-    const provider = track(await startOpenBao({ storage: 'dev' }));
-    const token = provider.devRootToken!;
-    expect(
-      (await provider.request('POST', 'sys/mounts/transit', { body: { type: 'transit' }, token }))
-        .status,
-    ).toBe(204);
-    expect(
-      (await provider.request('POST', 'transit/keys/autounseal', { token })).status,
-    ).toBeLessThan(300);
-    const seal = `seal "transit" {
-  address = "${provider.addr}"
-  token = "${token}"
-  key_name = "autounseal"
-  mount_path = "transit/"
-  disable_renewal = "true"
-}`;
-    const node = track(await startOpenBao({ storage: 'persistent', seal }));
-    const answer = await node.request('PUT', 'sys/init', {
-      body: { recovery_shares: 5, recovery_threshold: 3 },
-      timeoutMs: 60_000,
-    });
-    expect(answer.status).toBe(200);
+    const { node } = await startTransitSealed(track);
     await node.waitUntil('auto-unsealed after init', (s) => s.sealed === false);
     expect(await node.sealStatus()).toMatchObject({ recovery_seal: true, type: 'transit' });
 

@@ -3,7 +3,12 @@
 // not the same on both says which server and why; docs/vault-and-openbao.md lists them.
 import { describe, expect, it } from 'vitest';
 import { writeSecretVolume } from '../../harness/key-volume.js';
-import { activeNode, startOpenBao, startRaftCluster } from '../../harness/openbao.js';
+import {
+  activeNode,
+  startOpenBao,
+  startRaftCluster,
+  startTransitSealed,
+} from '../../harness/openbao.js';
 import { waitFor } from '../../harness/ports.js';
 import { serverIdentity } from '../../harness/server-binary.js';
 import { expectNoLeaks, metricValue, sidecarFor, tempDir, track } from './context.js';
@@ -145,34 +150,7 @@ describe(`on ${server.name}: rekey`, () => {
 
 describe(`on ${server.name}: a server with a transit (auto-unseal) seal`, () => {
   it('reports recovery_seal; the sidecar says so and submits nothing, sealed or not', async () => {
-    // A second server is the transit provider, as in Vault's and OpenBao's own auto-unseal guides.
-    const provider = track(await startOpenBao({ storage: 'dev' }));
-    const token = provider.devRootToken!;
-    expect(
-      (await provider.request('POST', 'sys/mounts/transit', { body: { type: 'transit' }, token }))
-        .status,
-    ).toBe(204);
-    expect(
-      (await provider.request('POST', 'transit/keys/autounseal', { token })).status,
-    ).toBeLessThan(300);
-    const seal = `seal "transit" {
-  address = "${provider.addr}"
-  token = "${token}"
-  key_name = "autounseal"
-  mount_path = "transit/"
-  disable_renewal = "true"
-}`;
-    const node = track(await startOpenBao({ storage: 'persistent', seal }));
-    const answer = await node.request('PUT', 'sys/init', {
-      body: { recovery_shares: 5, recovery_threshold: 3 },
-      timeoutMs: 60_000,
-    });
-    expect(answer.status).toBe(200);
-    const body = answer.body as {
-      recovery_keys: string[];
-      recovery_keys_base64: string[];
-      root_token: string;
-    };
+    const { node, init: body } = await startTransitSealed(track);
     expect(body.recovery_keys).toHaveLength(5);
     const recovery = {
       keysHex: body.recovery_keys,
