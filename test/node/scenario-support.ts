@@ -11,7 +11,15 @@ import { readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { IMAGES, ROOT, node, waitUntil, type Node } from './harness/node.js';
+import {
+  IMAGES,
+  ROOT,
+  WEBHOOK_NAMESPACE,
+  WEBHOOK_RELEASE,
+  node,
+  waitUntil,
+  type Node,
+} from './harness/node.js';
 import { ctr } from './harness/cluster.js';
 
 export type Server = 'openbao' | 'vault';
@@ -423,6 +431,52 @@ export function seconds(ms: number): string {
 /** One measured number, printed for docs/real-node-timings.md; never asserted. */
 export function report(what: string, ms: number): void {
   process.stderr.write(`[measured] ${what}: ${seconds(ms)}\n`);
+}
+
+/**
+ * Runs `body` with the suite's webhook release upgraded (`helm upgrade --reuse-values --set …`),
+ * once every webhook pod runs with the new environment (`ready` says which), then rolls the
+ * release back, whatever happened. For the node-exclusive files only: every pod created meanwhile,
+ * in any namespace, is injected with these settings.
+ */
+export async function withWebhookSettings(
+  k: Node,
+  settings: Readonly<Record<string, string>>,
+  ready: (env: readonly { name: string; value?: string }[]) => boolean,
+  body: () => Promise<void>,
+): Promise<void> {
+  try {
+    await k.helmOk([
+      'upgrade',
+      WEBHOOK_RELEASE,
+      join(ROOT, 'deploy', 'helm', 'vault-autounseal'),
+      '--namespace',
+      WEBHOOK_NAMESPACE,
+      '--reuse-values',
+      ...Object.entries(settings).flatMap(([key, value]) => ['--set', `${key}=${value}`]),
+      '--wait',
+      '--timeout',
+      '180s',
+    ]);
+    // The old pods may still be terminating after --wait: wait until only new ones are left.
+    await waitUntil('webhook pods all on the new settings', 120_000, async () => {
+      const pods = JSON.parse(
+        await k.kubectlOk(['get', 'pods', '-n', WEBHOOK_NAMESPACE, '-o', 'json']),
+      ).items as any[];
+      return pods.every((p) => ready(p.spec.containers[0].env ?? []));
+    });
+    await body();
+  } finally {
+    await k.helm([
+      'rollback',
+      WEBHOOK_RELEASE,
+      '--namespace',
+      WEBHOOK_NAMESPACE,
+      '--wait',
+      '--timeout',
+      '180s',
+    ]);
+  }
 }
 
 export { IMAGES, ROOT, node, waitUntil, type Node };
