@@ -143,6 +143,7 @@ export default defineConfig({
           // other file relies on: one at a time, after the others, on the same cluster.
           name: 'node-exclusive',
           include: NODE_EXCLUSIVE,
+          globalSetup: ['test/node/global-setup.ts'],
           environment: 'node',
           testTimeout: 600_000,
           hookTimeout: 600_000,

@@ -8,6 +8,9 @@ import { BEFORE_ENV, DIR_ENV, IMAGES, node, webhookInstallArgs } from './harness
 import { componentMemory, down, up } from './harness/cluster.js';
 
 export default async function setup(): Promise<() => Promise<void>> {
+  // Both node projects name this setup (either may run alone, `--project node-exclusive`); in one
+  // vitest process the cluster starts once, for whichever comes first.
+  if (process.env[DIR_ENV]) return async () => {};
   const cluster = await up({ projectImages: [IMAGES.sidecar, IMAGES.webhook] });
   process.env[DIR_ENV] = cluster.dir;
   process.env[BEFORE_ENV] = JSON.stringify(cluster.before);
