@@ -5,7 +5,9 @@
 # runs the integration project against it.
 #
 # Vault is under the BUSL 1.1: it is built only to test against. It lives outside the repository,
-# and nothing here puts it in an image or a package.
+# and nothing that is shipped holds it: the only image with it is the real node's test image, made by
+# scripts/node-tools.sh into the same per-user cache, loaded into the test cluster's containerd and
+# never pushed or released.
 #
 # Cold: about 15 minutes on 2 cores (a ~500 MB binary); warm: only the check. A fresh clone on the
 # same machine reuses the cache. v1.21.4 does not build this way (its tree needs an sdk version that
