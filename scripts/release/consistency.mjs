@@ -28,7 +28,13 @@ export function changelogEntry(changelog, version) {
 }
 
 /** Every place the version is written in the source, before anything is built. */
-export function sourceProblems({ version, packageVersion, chartVersion, chartAppVersion, changelog }) {
+export function sourceProblems({
+  version,
+  packageVersion,
+  chartVersion,
+  chartAppVersion,
+  changelog,
+}) {
   const problems = [];
   if (!isReleaseVersion(version)) {
     problems.push(`--version ${JSON.stringify(version)} is not a version X.Y.Z`);
@@ -40,7 +46,8 @@ export function sourceProblems({ version, packageVersion, chartVersion, chartApp
     ['deploy/helm/vault-autounseal/Chart.yaml appVersion', chartAppVersion],
   ];
   for (const [where, found] of places) {
-    if (String(found) !== version) problems.push(`${where} is ${JSON.stringify(found)}, not ${version}`);
+    if (String(found) !== version)
+      problems.push(`${where} is ${JSON.stringify(found)}, not ${version}`);
   }
   if (changelog === undefined) problems.push('CHANGELOG.md is missing');
   else if (changelogEntry(changelog, version) === undefined)
@@ -53,10 +60,17 @@ export function imageProblems({ image, version, labels, versionOutput, program }
   const problems = [];
   const label = labels?.['org.opencontainers.image.version'];
   if (label !== version)
-    problems.push(`${image}: label org.opencontainers.image.version is ${JSON.stringify(label)}, not ${version}`);
-  const first = String(versionOutput ?? '').trim().split('\n')[0] ?? '';
+    problems.push(
+      `${image}: label org.opencontainers.image.version is ${JSON.stringify(label)}, not ${version}`,
+    );
+  const first =
+    String(versionOutput ?? '')
+      .trim()
+      .split('\n')[0] ?? '';
   if (!first.startsWith(`vault-autounseal-${program} ${version} `))
-    problems.push(`${image}: --version printed ${JSON.stringify(first)}, not "vault-autounseal-${program} ${version} (revision …)"`);
+    problems.push(
+      `${image}: --version printed ${JSON.stringify(first)}, not "vault-autounseal-${program} ${version} (revision …)"`,
+    );
   return problems;
 }
 
@@ -74,7 +88,9 @@ export function sha256sums(entries) {
 export function releaseNotes({ version, entry, images, chart }) {
   const lines = [`# vault-autounseal ${version}`, '', entry, '', '## Artefacts', ''];
   for (const image of images) {
-    lines.push(`- \`${image.repository}:${version}\` (linux/amd64, linux/arm64): \`${image.digest}\``);
+    lines.push(
+      `- \`${image.repository}:${version}\` (linux/amd64, linux/arm64): \`${image.digest}\``,
+    );
   }
   lines.push(
     `- Helm chart \`${chart.name}-${version}.tgz\` (\`oci://${chart.registry}\`), its default values pinned to the digests above`,

@@ -107,7 +107,8 @@ if (version === undefined) die('usage: npm run release -- --version X.Y.Z');
 }
 if (opts['check-only']) process.exit(0);
 
-if (process.getuid?.() !== 0) die('run as root: buildah builds and mounts images, podman runs them');
+if (process.getuid?.() !== 0)
+  die('run as root: buildah builds and mounts images, podman runs them');
 const OUT = join(ROOT, 'release', version);
 rmSync(OUT, { recursive: true, force: true });
 mkdirSync(join(OUT, 'sbom'), { recursive: true });
@@ -124,7 +125,8 @@ const BUILD_PLATFORM = `linux/${process.arch === 'arm64' ? 'arm64' : 'amd64'}`;
 const REGISTRY_BASES = process.env.RELEASE_BASES === 'registry';
 const QEMU = '/usr/bin/qemu-aarch64-static';
 const image = (program) => `vault-autounseal-${program}`;
-const localTag = (program, arch) => `localhost/vault-autounseal-release/${image(program)}:${version}-${arch}`;
+const localTag = (program, arch) =>
+  `localhost/vault-autounseal-release/${image(program)}:${version}-${arch}`;
 const listTag = (program) => `localhost/vault-autounseal-release/${image(program)}:${version}`;
 
 try {
@@ -151,15 +153,22 @@ try {
   let t = Date.now();
   const runtimeBase = { amd64: undefined, arm64: undefined };
   if (!REGISTRY_BASES) {
-    for (const fn of ['build_build_standin', 'build_runtime_standin amd64', 'build_runtime_standin arm64']) {
-      step(`base image (${fn})`, 'bash', [
-        '-euo',
-        'pipefail',
-        '-c',
-        `source scripts/images/base-images.sh && ${fn}`,
-      ], { env: { ...process.env, CACHE } });
+    for (const fn of [
+      'build_build_standin',
+      'build_runtime_standin amd64',
+      'build_runtime_standin arm64',
+    ]) {
+      step(
+        `base image (${fn})`,
+        'bash',
+        ['-euo', 'pipefail', '-c', `source scripts/images/base-images.sh && ${fn}`],
+        { env: { ...process.env, CACHE } },
+      );
     }
-    runtimeBase.arm64 = sh('bash', ['-c', 'source scripts/images/base-images.sh && echo "$RUNTIME_BASE_ARM64"']);
+    runtimeBase.arm64 = sh('bash', [
+      '-c',
+      'source scripts/images/base-images.sh && echo "$RUNTIME_BASE_ARM64"',
+    ]);
   }
   log(`bases ready (${seconds(t)})`);
   t = Date.now();
@@ -192,15 +201,23 @@ try {
         '.',
       ];
       const logFile = join(CACHE, `release-build-${program}-${arch}.log`);
-      const result = spawnSync('buildah', args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
+      const result = spawnSync('buildah', args, {
+        cwd: ROOT,
+        encoding: 'utf8',
+        maxBuffer: 64 << 20,
+      });
       writeFileSync(logFile, `${result.stdout}${result.stderr}`);
       if (result.status !== 0) {
         console.error(`${result.stdout}${result.stderr}`.split('\n').slice(-40).join('\n'));
-        throw new Error(`buildah bud Dockerfile.${program} for linux/${arch} failed (${relative(ROOT, logFile)})`);
+        throw new Error(
+          `buildah bud Dockerfile.${program} for linux/${arch} failed (${relative(ROOT, logFile)})`,
+        );
       }
       const built = JSON.parse(sh('podman', ['image', 'inspect', localTag(program, arch)]))[0];
       if (built.Architecture !== arch)
-        throw new Error(`${localTag(program, arch)} is built for ${built.Architecture}, not ${arch}`);
+        throw new Error(
+          `${localTag(program, arch)} is built for ${built.Architecture}, not ${arch}`,
+        );
       log(`built ${localTag(program, arch)} (${seconds(started)})`);
     }
   }
@@ -208,7 +225,17 @@ try {
 
   // ---- 3. labels and --version of every image -----------------------------------------------------
   const PODMAN = ['--runtime', 'runc', '--cgroup-manager', 'cgroupfs'];
-  const RUN = ['run', '--rm', '--network', 'none', '--read-only', '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=4096:4096'];
+  const RUN = [
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    '--read-only',
+    '--ulimit',
+    'nofile=20000:20000',
+    '--ulimit',
+    'nproc=4096:4096',
+  ];
   const problems = [];
   for (const program of PROGRAMS) {
     for (const arch of ARCHES) {
@@ -217,7 +244,14 @@ try {
       const emulate =
         arch === 'amd64' ? [] : ['--volume', `${QEMU}:/qemu:ro`, '--entrypoint', '/qemu'];
       const entry = arch === 'amd64' ? [] : ['/nodejs/bin/node', `/app/dist/${program}/main.js`];
-      const versionOutput = sh('podman', [...PODMAN, ...RUN, ...emulate, tag, ...entry, '--version']);
+      const versionOutput = sh('podman', [
+        ...PODMAN,
+        ...RUN,
+        ...emulate,
+        tag,
+        ...entry,
+        '--version',
+      ]);
       problems.push(...imageProblems({ image: tag, version, labels, versionOutput, program }));
       log(`${tag}: --version prints "${versionOutput}"`);
     }
@@ -226,7 +260,8 @@ try {
 
   // ---- 4. the arm64 images, run under emulation ---------------------------------------------------
   const emulation = [];
-  if (opts['skip-emulation']) log('emulation SKIPPED (--skip-emulation): the arm64 images were not run');
+  if (opts['skip-emulation'])
+    log('emulation SKIPPED (--skip-emulation): the arm64 images were not run');
   else {
     const bin = mkdtempSync(join(tmpdir(), 'vau-release-bin-'));
     symlinkSync(join(ROOT, 'scripts', 'release', 'qemu-podman.sh'), join(bin, 'podman'));
@@ -249,11 +284,17 @@ try {
           maxBuffer: 64 << 20,
         });
         const output = `${result.stdout}${result.stderr}`;
-        process.stdout.write(output.replace(/^/gm, '    '));
+        process.stdout.write(output.replace(/^(?=.)/gm, '    '));
         const line = /^images: (\d+) passed, (\d+) failed$/m.exec(output);
-        emulation.push({ program, seconds: Math.round((Date.now() - started) / 1000), line: line?.[0] });
+        emulation.push({
+          program,
+          seconds: Math.round((Date.now() - started) / 1000),
+          line: line?.[0],
+        });
         if (result.status !== 0 || !line || line[2] !== '0')
-          throw new Error(`${tag} under emulation: ${line?.[0] ?? `check.mjs exit status ${result.status}`}`);
+          throw new Error(
+            `${tag} under emulation: ${line?.[0] ?? `check.mjs exit status ${result.status}`}`,
+          );
         log(`${tag} under emulation: ${line[0]} (${seconds(started)})`);
       }
     } finally {
@@ -267,19 +308,36 @@ try {
     const list = listTag(program);
     spawnSync('buildah', ['manifest', 'rm', list], { stdio: 'ignore' });
     sh('buildah', ['manifest', 'create', list]);
-    for (const arch of ARCHES) sh('buildah', ['manifest', 'add', list, `containers-storage:${localTag(program, arch)}`]);
+    for (const arch of ARCHES)
+      sh('buildah', ['manifest', 'add', list, `containers-storage:${localTag(program, arch)}`]);
     const archive = join(OUT, `${image(program)}-${version}.oci.tar`);
-    sh('buildah', ['manifest', 'push', '--all', '--quiet', '--format', 'oci', list, `oci-archive:${archive}:${version}`]);
+    sh('buildah', [
+      'manifest',
+      'push',
+      '--all',
+      '--quiet',
+      '--format',
+      'oci',
+      list,
+      `oci-archive:${archive}:${version}`,
+    ]);
     const index = JSON.parse(sh('tar', ['-xOf', archive, 'index.json']));
     const top = index.manifests?.[0];
-    const inner = JSON.parse(sh('tar', ['-xOf', archive, `blobs/sha256/${top.digest.slice('sha256:'.length)}`]));
+    const inner = JSON.parse(
+      sh('tar', ['-xOf', archive, `blobs/sha256/${top.digest.slice('sha256:'.length)}`]),
+    );
     digests[image(program)] = {
       digest: top.digest,
       platforms: Object.fromEntries(
-        (inner.manifests ?? []).map((m) => [`${m.platform?.os}/${m.platform?.architecture}`, m.digest]),
+        (inner.manifests ?? []).map((m) => [
+          `${m.platform?.os}/${m.platform?.architecture}`,
+          m.digest,
+        ]),
       ),
     };
-    log(`${relative(ROOT, archive)}: index ${top.digest} (${Object.keys(digests[image(program)].platforms).join(', ')})`);
+    log(
+      `${relative(ROOT, archive)}: index ${top.digest} (${Object.keys(digests[image(program)].platforms).join(', ')})`,
+    );
   }
 
   // ---- 6. SBOMs, chart, notes, checksums ----------------------------------------------------------
@@ -288,7 +346,8 @@ try {
       const tag = localTag(program, arch);
       const mount = sh('podman', ['image', 'mount', tag]);
       try {
-        const nodeCommand = arch === BUILD_PLATFORM.slice('linux/'.length) ? [] : [QEMU, '-L', mount];
+        const nodeCommand =
+          arch === BUILD_PLATFORM.slice('linux/'.length) ? [] : [QEMU, '-L', mount];
         const { bom, expected } = imageSbom({
           mount,
           image: image(program),
@@ -298,7 +357,10 @@ try {
         });
         const sbomProblems = validate(bom, expected);
         if (sbomProblems.length > 0) die(sbomProblems.map((p) => `SBOM of ${tag}: ${p}`));
-        writeFileSync(join(OUT, 'sbom', `${image(program)}-${version}.linux-${arch}.cdx.json`), `${JSON.stringify(bom, null, 2)}\n`);
+        writeFileSync(
+          join(OUT, 'sbom', `${image(program)}-${version}.linux-${arch}.cdx.json`),
+          `${JSON.stringify(bom, null, 2)}\n`,
+        );
       } finally {
         spawnSync('podman', ['image', 'unmount', tag], { stdio: 'ignore' });
       }
@@ -322,8 +384,11 @@ try {
     sh(HELM, ['package', chartCopy, '--version', version, '--app-version', version, '-d', OUT]);
     chartFile = join(OUT, `vault-autounseal-${version}.tgz`);
     const shown = parseDocument(sh(HELM, ['show', 'values', chartFile])).toJSON();
-    if (shown.image?.digest !== digests[image('webhook')].digest || shown.sidecar?.image?.digest !== digests[image('sidecar')].digest)
-      die('the packaged chart does not carry the images\' digests');
+    if (
+      shown.image?.digest !== digests[image('webhook')].digest ||
+      shown.sidecar?.image?.digest !== digests[image('sidecar')].digest
+    )
+      die("the packaged chart does not carry the images' digests");
     log(`${relative(ROOT, chartFile)}: image.digest and sidecar.image.digest pinned (${repo})`);
   } finally {
     rmSync(chartWork, { recursive: true, force: true });
@@ -337,7 +402,10 @@ try {
       version,
       entry: changelogEntry(changelog, version),
       images: [
-        { repository: valuesNow.sidecar.image.repository, digest: digests[image('sidecar')].digest },
+        {
+          repository: valuesNow.sidecar.image.repository,
+          digest: digests[image('sidecar')].digest,
+        },
         { repository: valuesNow.image.repository, digest: digests[image('webhook')].digest },
       ],
       chart: { name: 'vault-autounseal', registry: chartRegistry },
@@ -365,13 +433,16 @@ try {
   // ---- what it made -------------------------------------------------------------------------------
   log(`made in ${seconds(STARTED)}: ${relative(ROOT, OUT)}/`);
   for (const path of [...files, join(OUT, 'SHA256SUMS')].sort()) {
-    log(`  ${relative(OUT, path).padEnd(58)} ${(statSync(path).size / 1e6).toFixed(1).padStart(7)} MB`);
+    log(
+      `  ${relative(OUT, path).padEnd(58)} ${(statSync(path).size / 1e6).toFixed(1).padStart(7)} MB`,
+    );
   }
   for (const [name, { digest, platforms }] of Object.entries(digests)) {
     log(`  ${name}@${digest}`);
     for (const [platform, d] of Object.entries(platforms)) log(`    ${platform}: ${d}`);
   }
-  for (const e of emulation) log(`  emulation: arm64 ${e.program} checks took ${e.seconds}s (${e.line})`);
+  for (const e of emulation)
+    log(`  emulation: arm64 ${e.program} checks took ${e.seconds}s (${e.line})`);
 } catch (error) {
   die(error instanceof Error ? error.message : String(error));
 }

@@ -116,10 +116,11 @@ export function imageSbom({ mount, image, version, arch, nodeCommand }) {
       }),
     );
     const nodeBin = join(mount, 'nodejs', 'bin', 'node');
-    const nodeVersion = run(nodeCommand[0], [...nodeCommand.slice(1), nodeBin, '--version']).replace(
-      /^v/,
-      '',
-    );
+    const nodeVersion = run(nodeCommand[0], [
+      ...nodeCommand.slice(1),
+      nodeBin,
+      '--version',
+    ]).replace(/^v/, '');
     bom.components ??= [];
     bom.components.push({
       type: 'platform',
@@ -190,7 +191,8 @@ export function validate(bom, expected) {
       .map((c) => `${c.name}@${c.version}`),
   );
   for (const p of expected.shipped)
-    if (!named.has(`${p.name}@${p.version}`)) problems.push(`package ${p.name}@${p.version} missing`);
+    if (!named.has(`${p.name}@${p.version}`))
+      problems.push(`package ${p.name}@${p.version} missing`);
   if (!bom.components?.some((c) => c.name === 'node' && c.version === expected.nodeVersion))
     problems.push('the Node runtime is missing');
   const files = new Set(bom.components?.filter((c) => c.type === 'file').map((c) => c.name));
