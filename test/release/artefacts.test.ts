@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -42,20 +42,21 @@ function filesUnder(dir: string): string[] {
   );
 }
 
-let digests: Digests;
-beforeAll(() => {
-  if (!existsSync(OUT))
+/** digests.json; each test calls it, so without a release run every test fails (none is skipped). */
+function digestsOf(): Digests {
+  if (!existsSync(join(OUT, 'digests.json')))
     throw new Error(
-      `${relative(ROOT, OUT)} is missing: run npm run release -- --version ${VERSION}`,
+      `${relative(ROOT, OUT)}/digests.json is missing: run npm run release -- --version ${VERSION}`,
     );
-  digests = JSON.parse(readFileSync(join(OUT, 'digests.json'), 'utf8')) as Digests;
-});
+  return JSON.parse(readFileSync(join(OUT, 'digests.json'), 'utf8')) as Digests;
+}
 
 describe(`release ${VERSION}`, () => {
   describe.each(IMAGES)('%s', (image) => {
     const archive = join(OUT, `${image}-${VERSION}.oci.tar`);
 
     it('is one OCI archive whose index holds linux/amd64 and linux/arm64, each built for its architecture', () => {
+      const digests = digestsOf();
       const index = JSON.parse(tarText(archive, 'index.json')) as { manifests: Descriptor[] };
       expect(index.manifests).toHaveLength(1);
       const top = index.manifests[0]!;
@@ -81,6 +82,7 @@ describe(`release ${VERSION}`, () => {
     it.each(ARCHES)(
       'has a CycloneDX SBOM for linux/%s naming its packages, Node and base files',
       (arch) => {
+        digestsOf();
         const path = join(OUT, 'sbom', `${image}-${VERSION}.linux-${arch}.cdx.json`);
         const bom = JSON.parse(readFileSync(path, 'utf8')) as {
           bomFormat: string;
@@ -107,6 +109,7 @@ describe(`release ${VERSION}`, () => {
   });
 
   it('packages the chart with both images pinned to the digests of the archives', () => {
+    const digests = digestsOf();
     const chart = join(OUT, `vault-autounseal-${VERSION}.tgz`);
     const meta = parseYaml(tarText(chart, 'vault-autounseal/Chart.yaml')) as Record<string, string>;
     expect(meta.version).toBe(VERSION);
@@ -124,6 +127,7 @@ describe(`release ${VERSION}`, () => {
   });
 
   it('SHA256SUMS verifies with sha256sum -c and lists every other file', () => {
+    digestsOf();
     const listed = readFileSync(join(OUT, 'SHA256SUMS'), 'utf8')
       .trim()
       .split('\n')
@@ -139,6 +143,7 @@ describe(`release ${VERSION}`, () => {
   });
 
   it("has release notes made of the version's CHANGELOG entry and both digests", () => {
+    const digests = digestsOf();
     const notes = readFileSync(join(OUT, 'RELEASE-NOTES.md'), 'utf8');
     expect(notes).toContain(`# vault-autounseal ${VERSION}`);
     expect(notes).toContain('**Upgrading from');
@@ -146,6 +151,7 @@ describe(`release ${VERSION}`, () => {
   });
 
   it('ran both arm64 images under emulation, every check passing', () => {
+    const digests = digestsOf();
     expect(digests.emulation.map((e) => e.program).sort()).toEqual(['sidecar', 'webhook']);
     for (const e of digests.emulation)
       expect(e.line).toMatch(/^images: [1-9]\d* passed, 0 failed$/);
