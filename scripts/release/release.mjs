@@ -14,7 +14,9 @@
 //  3. Each image's OCI label and `--version` (the arm64 one under emulation) name the version.
 //  4. The arm64 images RUN under emulation (qemu-aarch64-static from Debian's qemu-user-static):
 //     scripts/images/check.mjs, CI's own image checks, on each arm64 image: the sidecar unseals a
-//     real OpenBao, the webhook answers an AdmissionReview (scripts/release/qemu-podman.sh).
+//     real OpenBao, the webhook answers an AdmissionReview (scripts/release/qemu-podman.sh). The
+//     amd64 images get the same checks, natively, unless `npm run images` already checked that very
+//     image (same image ID: CI's images stage, from the same commit).
 //     --skip-emulation leaves this out (say so where it is used).
 //  5. One OCI archive per image holding the multi-arch index (buildah manifest push --all).
 //  6. An SBOM per image per architecture (scripts/release/sbom.mjs), the chart packaged with
@@ -121,7 +123,8 @@ const REVISION = (() => {
     return '';
   }
 })();
-const BUILD_PLATFORM = `linux/${process.arch === 'arm64' ? 'arm64' : 'amd64'}`;
+const BUILD_ARCH = process.arch === 'arm64' ? 'arm64' : 'amd64';
+const BUILD_PLATFORM = `linux/${BUILD_ARCH}`;
 const REGISTRY_BASES = process.env.RELEASE_BASES === 'registry';
 const QEMU = '/usr/bin/qemu-aarch64-static';
 const image = (program) => `vault-autounseal-${program}`;
@@ -240,10 +243,11 @@ try {
   for (const program of PROGRAMS) {
     for (const arch of ARCHES) {
       const tag = localTag(program, arch);
-      const labels = JSON.parse(sh('podman', ['image', 'inspect', tag]))[0].Config?.Labels ?? {};
-      const emulate =
-        arch === 'amd64' ? [] : ['--volume', `${QEMU}:/qemu:ro`, '--entrypoint', '/qemu'];
-      const entry = arch === 'amd64' ? [] : ['/nodejs/bin/node', `/app/dist/${program}/main.js`];
+      const config = JSON.parse(sh('podman', ['image', 'inspect', tag]))[0].Config ?? {};
+      const labels = config.Labels ?? {};
+      const native = arch === BUILD_ARCH;
+      const emulate = native ? [] : ['--volume', `${QEMU}:/qemu:ro`, '--entrypoint', '/qemu'];
+      const entry = native ? [] : (config.Entrypoint ?? []);
       const versionOutput = sh('podman', [
         ...PODMAN,
         ...RUN,
@@ -258,8 +262,37 @@ try {
   }
   if (problems.length > 0) die(problems);
 
-  // ---- 4. the arm64 images, run under emulation ---------------------------------------------------
+  // ---- 4. the images run: amd64 natively, arm64 under emulation -----------------------------------
+  // The amd64 image is not run again when it is, by image ID, the one `npm run images` built (and
+  // checked) from the same commit: CI's images stage, whose layers this build reused.
   const emulation = [];
+  for (const program of PROGRAMS) {
+    const tag = localTag(program, BUILD_ARCH);
+    const checked = `localhost/${image(program)}:${version}`;
+    const id = (ref) =>
+      spawnSync('podman', ['image', 'inspect', '--format', '{{.Id}}', ref], {
+        encoding: 'utf8',
+      }).stdout?.trim();
+    if (id(tag) === id(checked)) {
+      log(
+        `${tag} is ${checked} (image ${id(tag).slice(0, 12)}), which npm run images checks: not run again`,
+      );
+      continue;
+    }
+    const started = Date.now();
+    log(`running ${tag}: scripts/images/check.mjs --${program}`);
+    const result = spawnSync('node', ['scripts/images/check.mjs', `--${program}`, tag], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    });
+    const output = `${result.stdout}${result.stderr}`;
+    process.stdout.write(output.replace(/^(?=.)/gm, '    '));
+    const line = /^images: (\d+) passed, (\d+) failed$/m.exec(output);
+    if (result.status !== 0 || !line || line[2] !== '0')
+      throw new Error(`${tag}: ${line?.[0] ?? `check.mjs exit status ${result.status}`}`);
+    log(`${tag}: ${line[0]} (${seconds(started)})`);
+  }
   if (opts['skip-emulation'])
     log('emulation SKIPPED (--skip-emulation): the arm64 images were not run');
   else {
