@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const VERSION = (
@@ -124,6 +124,37 @@ describe(`release ${VERSION}`, () => {
     expect(values.sidecar.image.repository).toBe(
       'ghcr.io/vault-autounseal/vault-autounseal-sidecar',
     );
+  });
+
+  it('helm template of the package renders both images as repository@digest', () => {
+    const digests = digestsOf();
+    const helm = join(ROOT, '.cache', 'tools', 'bin', 'helm');
+    const rendered = execFileSync(
+      helm,
+      [
+        'template',
+        'vault-autounseal',
+        join(OUT, `vault-autounseal-${VERSION}.tgz`),
+        '-n',
+        'vault-autounseal',
+      ],
+      { encoding: 'utf8', maxBuffer: 64 << 20 },
+    );
+    const webhook = `ghcr.io/vault-autounseal/vault-autounseal-webhook@${digests.images['vault-autounseal-webhook']!.digest}`;
+    const sidecar = `ghcr.io/vault-autounseal/vault-autounseal-sidecar@${digests.images['vault-autounseal-sidecar']!.digest}`;
+    const deployment = parseAllDocuments(rendered)
+      .map((d) => d.toJSON() as { kind?: string; spec?: unknown } | null)
+      .find((o) => o?.kind === 'Deployment') as {
+      spec: {
+        template: {
+          spec: { containers: { image: string; env: { name: string; value: string }[] }[] };
+        };
+      };
+    };
+    const container = deployment.spec.template.spec.containers[0]!;
+    expect(container.image).toBe(webhook);
+    // The webhook injects the image SIDECAR_IMAGE names.
+    expect(container.env.find((e) => e.name === 'SIDECAR_IMAGE')?.value).toBe(sidecar);
   });
 
   it('SHA256SUMS verifies with sha256sum -c and lists every other file', () => {
