@@ -119,6 +119,19 @@ export default defineConfig({
       },
       {
         test: {
+          // test/release/: what `npm run release -- --version <package.json version>` made in
+          // release/<version>/ (run it first: .ci/run's release stage does), its refusals, and the
+          // publishing workflow (actionlint, built by scripts/release/actionlint.sh).
+          name: 'release',
+          include: ['test/release/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
           // test/node/: a real single-node cluster (kubelet, containerd, CoreDNS; harness/cluster.ts)
           // started once for the run by the global setup, the webhook installed with helm. Root only.
           // Run by `npm run test:node` and by .ci/run after the e2e stage. Its files run two at a

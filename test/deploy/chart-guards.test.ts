@@ -290,7 +290,9 @@ describe('image digests', () => {
   });
 
   it('without a digest, repository:tag as before', async () => {
-    expect(container(await helmTemplate()).image).toMatch(/^vault-autounseal-webhook:\S+$/);
+    expect(container(await helmTemplate()).image).toMatch(
+      /^ghcr\.io\/vault-autounseal\/vault-autounseal-webhook:\S+$/,
+    );
   });
 
   it.each(['sha256:abc', 'md5:0123', `sha256:${'A'.repeat(64)}`])(

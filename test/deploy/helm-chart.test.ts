@@ -205,7 +205,9 @@ describe('helm chart', () => {
       const env = envOf(objects);
       const known = new Set(Object.keys(SETTINGS));
       for (const name of env.keys()) expect(known, `unknown setting ${name}`).toContain(name);
-      expect(env.get('SIDECAR_IMAGE')).toMatch(/^vault-autounseal-sidecar:\S+$/);
+      expect(env.get('SIDECAR_IMAGE')).toMatch(
+        /^ghcr\.io\/vault-autounseal\/vault-autounseal-sidecar:\S+$/,
+      );
       const ports = webhookContainer(objects).ports as { name: string; containerPort: number }[];
       expect(ports.find((p) => p.name === 'https')?.containerPort).toBe(
         Number(env.get('WEBHOOK_PORT')),

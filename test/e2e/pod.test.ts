@@ -91,7 +91,12 @@ beforeAll(async () => {
   cp = await startControlPlane();
   work = await mkdtemp(join(tmpdir(), 'vau-e2e-pod-'));
   containersConf = await writeContainersConf(work);
-  const objects = await helmTemplate();
+  // The chart's default repository is the published one (ghcr.io), unreachable here: the sidecar
+  // image podman runs is the one scripts/images.sh built, under its local name.
+  const objects = await helmTemplate([
+    '--set',
+    'sidecar.image.repository=localhost/vault-autounseal-sidecar',
+  ]);
   webhook = await startWebhook(cp.ca, deploymentEnv(objects));
   const mwc = findObject(objects, 'MutatingWebhookConfiguration');
   await cp.kubectlOk(
