@@ -4,7 +4,8 @@
 //
 // 1. Zero to unsealed: helm install, init through `kubectl exec`, the shares piped into the keys
 //    Secret; then nobody submits a share, and all three nodes end unsealed, the followers joined
-//    through the headless Service's DNS names (retry_join).
+//    through the headless Service's DNS names (retry_join). The kubelet is nudged to project the
+//    Secret at once (an annotation change; kubelet-files.test.ts measures its own delay).
 // 3. The restarts a user causes: the leader's pod deleted, a follower's pod deleted (both recreated
 //    by the StatefulSet controller and injected again), the Vault container killed (the kubelet
 //    restarts it), the sidecar killed (Vault keeps serving), and a rolling restart (OnDelete: the
