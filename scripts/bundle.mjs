@@ -46,7 +46,11 @@ function packageOf(file, cache) {
   if (parts.length < 2) return undefined;
   const inside = parts.at(-1).split('/');
   const depth = inside[0].startsWith('@') ? 2 : 1;
-  const dir = join(root, ...parts.slice(0, -1).map((p) => `${p}node_modules`), ...inside.slice(0, depth));
+  const dir = join(
+    root,
+    ...parts.slice(0, -1).map((p) => `${p}node_modules`),
+    ...inside.slice(0, depth),
+  );
   if (!cache.has(dir)) {
     const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
     cache.set(dir, {

@@ -345,7 +345,9 @@ function contentProblems(mount, program, log) {
   const bundled = existsSync(bundleDir) ? readdirSync(bundleDir).sort() : [];
   const wantedBundle = [`${program}.mjs`, `${program}.packages.json`];
   if (JSON.stringify(bundled) !== JSON.stringify(wantedBundle))
-    problems.push(`/app/dist/bundle holds ${bundled.join(', ')}; wanted ${wantedBundle.join(', ')}`);
+    problems.push(
+      `/app/dist/bundle holds ${bundled.join(', ')}; wanted ${wantedBundle.join(', ')}`,
+    );
 
   for (const e of entries) {
     const inModules = e.rel.startsWith('node_modules/');
@@ -379,7 +381,8 @@ function contentProblems(mount, program, log) {
   // What the bundle holds: each package a production entry of the lock file, at its version.
   const listFile = join(bundleDir, `${program}.packages.json`);
   const listed = existsSync(listFile) ? JSON.parse(readFileSync(listFile, 'utf8')).packages : [];
-  if (listed.length === 0) problems.push(`no package listed for the bundle in ${program}.packages.json`);
+  if (listed.length === 0)
+    problems.push(`no package listed for the bundle in ${program}.packages.json`);
   for (const p of listed) {
     const meta = lock[p.path];
     if (!meta) problems.push(`bundled package ${p.path} is not in package-lock.json`);
@@ -387,7 +390,9 @@ function contentProblems(mount, program, log) {
     else if (meta.version !== p.version)
       problems.push(`bundled ${p.path} ${p.version}, the lock file has ${meta.version}`);
   }
-  log(`bundle: ${listed.length} packages inside dist/bundle/${program}.mjs, checked against package-lock.json`);
+  log(
+    `bundle: ${listed.length} packages inside dist/bundle/${program}.mjs, checked against package-lock.json`,
+  );
   const devInLock = Object.entries(lock).filter(
     ([path, meta]) => path !== '' && meta.dev === true,
   ).length;
