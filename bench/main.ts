@@ -27,6 +27,12 @@ const onlyFootprint = process.argv.includes('--only=footprint');
 // `--plant=eager-module`: the sidecar loads a large module at start, as a static import of something
 // that should be lazy would; `--compare` must flag it (docs/footprint.md).
 const planted = process.argv.includes('--plant=eager-module');
+const sidecarNodeOptions =
+  process.argv
+    .find((arg) => arg.startsWith('--sidecar-node-options='))
+    ?.slice('--sidecar-node-options='.length)
+    .split(',')
+    .filter(Boolean) ?? [];
 const baselineFile =
   process.argv.find((arg) => arg.startsWith('--baseline='))?.slice('--baseline='.length) ??
   join(repoRoot(), 'bench', 'baseline.json');
@@ -48,7 +54,8 @@ async function main(): Promise<number> {
   settings.say('5a. footprint: bare node, sidecar and webhook bundles, per runtime, idle together');
   const runtimesFootprint = await runtimeFootprints({
     idleSeconds: settings.idleSeconds,
-    sidecarArgs: planted ? plantedImport() : [],
+    // `--sidecar-node-options=--a,--b`: Node options to try on the sidecar (docs/footprint.md).
+    sidecarArgs: [...(planted ? plantedImport() : []), ...sidecarNodeOptions],
     entry: process.argv.includes('--entry=tsc') ? 'tsc' : 'bundle',
     say: settings.say,
   });
@@ -109,6 +116,9 @@ function machine(started: number): Record<string, string | number> {
     load_average_1m: Math.round(loadavg()[0]! * 10) / 10,
     wall_seconds: Math.round((Date.now() - started) / 1000),
     ...(planted ? { planted: 'eager-module' } : {}),
+    ...(sidecarNodeOptions.length > 0
+      ? { sidecar_node_options: sidecarNodeOptions.join(' ') }
+      : {}),
     ...(process.argv.includes('--entry=tsc') ? { entry: 'tsc output and node_modules' } : {}),
   };
 }

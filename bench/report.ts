@@ -29,7 +29,7 @@ export function renderFootprint(r: Pick<BenchResults, 'machine' | 'footprint'>):
     `| webhook idle RSS | ${f.node} | ${f.webhook_idle_rss_mb} MiB | ${f.webhook_idle_rss_ratio} | ≤ 50 MiB | ${mark(f.webhook_idle_rss_mb <= 50)} |`,
   ]);
   return [
-    `Footprint measured ${String(m['date']).slice(0, 10)} on ${m['cores']} × ${m['cpu']}, ${m['memory_gib']} GiB, load average ${m['load_average_1m'] ?? '?'}${m['planted'] ? `, PLANTED: ${m['planted']}` : ''}${m['entry'] ? `, entry: ${m['entry']}` : ''}: the bundles (dist/bundle/*.mjs) idle beside a bare \`node\`, RSS the median of 10 samples a second apart.`,
+    `Footprint measured ${String(m['date']).slice(0, 10)} on ${m['cores']} × ${m['cpu']}, ${m['memory_gib']} GiB, load average ${m['load_average_1m'] ?? '?'}${m['planted'] ? `, PLANTED: ${m['planted']}` : ''}${m['entry'] ? `, entry: ${m['entry']}` : ''}${m['sidecar_node_options'] ? `, sidecar node options: ${m['sidecar_node_options']}` : ''}: the bundles (dist/bundle/*.mjs) idle beside a bare \`node\`, RSS the median of 10 samples a second apart.`,
     '',
     '| measure | runtime | result | ratio to bare node | target | met |',
     '| --- | --- | --- | --- | --- | --- |',
