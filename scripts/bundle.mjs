@@ -84,6 +84,10 @@ for (const program of PROGRAMS) {
     metafile: true,
     logLevel: 'warning',
     plugins: program === 'sidecar' ? [noAxios] : [],
+    // debug (node-vault's) tries `require('supports-color')` in a try/catch: installed here only as
+    // a dev dependency's, so it stays out, as it was out of the pruned node_modules (the image
+    // check names any dev dependency in the bundle: scripts/images/check.mjs).
+    external: ['supports-color'],
     // The CommonJS dependencies call require() for Node's built-in modules.
     banner: {
       js: "import { createRequire as __vauCreateRequire } from 'node:module';\nconst require = __vauCreateRequire(import.meta.url);",
