@@ -181,14 +181,15 @@ describe('compare', () => {
   });
 
   it('compares a footprint-only run on the footprint measures, and flags a planted module', () => {
-    // `npm run bench -- --only=footprint --plant=eager-module --compare`: typescript imported at
-    // the sidecar's start took it from 73 to 130 MiB on Node 24 and from 62 to 118 on Node 20.
+    // `npm run bench -- --quick --only=footprint --plant=eager-module --compare` (docs/footprint.md):
+    // typescript imported at the sidecar's start made it 2.48 times as large on Node 20 (52.5 →
+    // 130.1 MiB) and 1.62 times on Node 24 (75.9 → 123.3 MiB); the webhook and bare node unchanged.
     const footprintOnly = (r: any): any => ({ machine: r.machine, footprint: r.footprint });
     const planted = footprintOnly(clone());
-    planted.footprint.node24.sidecar_idle_rss_mb = 130;
-    planted.footprint.node24.sidecar_idle_rss_ratio = 2.95;
-    planted.footprint.node20.sidecar_idle_rss_mb = 118;
-    planted.footprint.node20.sidecar_idle_rss_ratio = 2.88;
+    planted.footprint.node20.sidecar_idle_rss_mb = 62 * 2.48;
+    planted.footprint.node20.sidecar_idle_rss_ratio = 1.51 * 2.48;
+    planted.footprint.node24.sidecar_idle_rss_mb = 73 * 1.62;
+    planted.footprint.node24.sidecar_idle_rss_ratio = 1.66 * 1.62;
     const footprint = MEASURES.filter((m) => m.group === 'footprint');
     const clean = compare(RUN, footprintOnly(clone()), undefined, footprint);
     expect(clean.ok).toBe(true);
