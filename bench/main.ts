@@ -41,6 +41,7 @@ const settings: Settings = {
   idleSeconds: quick ? 20 : 60,
   checksSeconds: quick ? 10 : 30,
   webhookSeconds: quick ? 3 : 10,
+  entry: process.argv.includes('--entry=tsc') ? 'tsc' : 'bundle',
   say: (line) => process.stderr.write(`${line}\n`),
 };
 

@@ -22,6 +22,8 @@ export interface Settings {
   readonly idleSeconds: number;
   readonly checksSeconds: number;
   readonly webhookSeconds: number;
+  /** `tsc`: the webhook's tsc output with node_modules instead of the bundle the image runs. */
+  readonly entry?: 'bundle' | 'tsc';
   readonly say: (line: string) => void;
 }
 
@@ -264,8 +266,12 @@ export async function webhookLoad(
   writeFileSync(join(dir, 'tls.crt'), leaf.certPem);
   writeFileSync(join(dir, 'tls.key'), leaf.keyPem);
   const [port, opsPort] = await freePorts(2);
-  // The bundle, as the image runs it.
-  const child = spawn(process.execPath, [join(repoRoot(), 'dist', 'bundle', 'webhook.mjs')], {
+  // The bundle, as the image runs it (or the tsc output, to compare).
+  const entry =
+    settings.entry === 'tsc'
+      ? join(repoRoot(), 'dist', 'webhook', 'main.js')
+      : join(repoRoot(), 'dist', 'bundle', 'webhook.mjs');
+  const child = spawn(process.execPath, [entry], {
     env: {
       PATH: process.env['PATH'] ?? '',
       WEBHOOK_HOST: '127.0.0.1',
