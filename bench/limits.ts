@@ -19,7 +19,11 @@ import { summarise } from './stats.js';
 
 const CPU_MILLI = 200;
 const MEMORY_BYTES = 128 * 2 ** 20;
-const cycles = Number(process.argv[2] ?? 6);
+const cycles = Number(process.argv.find((arg) => /^\d+$/.test(arg)) ?? 6);
+// `--entry=tsc`: the tsc output with node_modules, as the images ran it before the bundle.
+const entry = process.argv.includes('--entry=tsc')
+  ? join(repoRoot(), 'dist', 'sidecar', 'main.js')
+  : join(repoRoot(), 'dist', 'bundle', 'sidecar.mjs');
 const name = `vau-bench-limits-${process.pid}`;
 const memDir = `/sys/fs/cgroup/memory/${name}`;
 const cpuDir = `/sys/fs/cgroup/cpu/${name}`;
@@ -43,7 +47,7 @@ try {
       '-c',
       `echo $$ > ${memDir}/cgroup.procs && echo $$ > ${cpuDir}/cgroup.procs && exec "$0" "$1"`,
       node24.node,
-      join(repoRoot(), 'dist', 'bundle', 'sidecar.mjs'),
+      entry,
     ],
     {
       env: {
@@ -84,7 +88,7 @@ try {
   const throttled = /nr_throttled (\d+)/.exec(readFileSync(join(cpuDir, 'cpu.stat'), 'utf8'))?.[1];
   const t = summarise(ttu);
   console.log(
-    `sidecar bundle on ${node24.version} in a cgroup (cpu ${CPU_MILLI}m, memory 128Mi): ` +
+    `sidecar ${entry.replace(`${repoRoot()}/`, '')} on ${node24.version} in a cgroup (cpu ${CPU_MILLI}m, memory 128Mi): ` +
       `time-to-unseal median ${t.median_ms} ms, max ${t.max_ms} ms (n=${t.n}); RSS after 20 s idle ` +
       `${Math.round(rss * 10) / 10} MiB; cgroup peak ${Math.round(peak * 10) / 10} MiB ` +
       `(page cache included); throttled periods ${throttled}`,
