@@ -16,6 +16,8 @@ export interface Measure {
   /** Shown for context, never flagged; says why (a floor: the machine, not the code). */
   readonly context?: string;
   readonly read: (results: BenchResults) => number | undefined;
+  /** `footprint`: measured by `--only=footprint` too (bench/footprint.ts). */
+  readonly group?: 'footprint';
 }
 
 const load = (results: BenchResults, key: string): LoadResult | undefined => {
@@ -23,7 +25,62 @@ const load = (results: BenchResults, key: string): LoadResult | undefined => {
   return typeof run === 'object' ? run : undefined;
 };
 
+/**
+ * Memory and idle CPU of the bundles as the images run them, per runtime, in MiB and as a ratio to
+ * a bare `node` measured beside them: the ratio holds across machines, the MiB say what a pod pays.
+ */
+const FOOTPRINT: readonly Measure[] = ['node20', 'node24'].flatMap((key): Measure[] => {
+  const f = (r: BenchResults) => r.footprint?.[key];
+  const label = `Node ${key.slice(4)}`;
+  return [
+    {
+      name: `sidecar idle RSS, ${label}`,
+      unit: 'MiB',
+      better: 'lower',
+      group: 'footprint',
+      read: (r) => f(r)?.sidecar_idle_rss_mb,
+    },
+    {
+      name: `sidecar idle RSS / bare node, ${label}`,
+      unit: '×',
+      better: 'lower',
+      group: 'footprint',
+      read: (r) => f(r)?.sidecar_idle_rss_ratio,
+    },
+    {
+      name: `sidecar idle CPU, ${label}`,
+      unit: 's/hour',
+      better: 'lower',
+      group: 'footprint',
+      read: (r) => f(r)?.sidecar_idle_cpu_s_per_hour,
+    },
+    {
+      name: `webhook idle RSS, ${label}`,
+      unit: 'MiB',
+      better: 'lower',
+      group: 'footprint',
+      read: (r) => f(r)?.webhook_idle_rss_mb,
+    },
+    {
+      name: `webhook idle RSS / bare node, ${label}`,
+      unit: '×',
+      better: 'lower',
+      group: 'footprint',
+      read: (r) => f(r)?.webhook_idle_rss_ratio,
+    },
+    {
+      name: `floor: bare node RSS, ${label}`,
+      unit: 'MiB',
+      better: 'lower',
+      group: 'footprint',
+      context: 'machine',
+      read: (r) => f(r)?.bare_rss_mb,
+    },
+  ];
+});
+
 export const MEASURES: readonly Measure[] = [
+  ...FOOTPRINT,
   { name: 'time-to-unseal, median', unit: 'ms', better: 'lower', read: (r) => r.ttu?.median_ms },
   { name: 'time-to-unseal, p95', unit: 'ms', better: 'lower', read: (r) => r.ttu?.p95_ms },
   {

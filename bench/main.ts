@@ -6,7 +6,7 @@
 // `--compare [--baseline=FILE]` then compares the run with bench/baseline.json (bench/compare.ts)
 // and exits 1 when a measure is more than 25% worse; `--save-baseline` makes the run the baseline.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { repoRoot } from '../test/harness/repo-root.js';
 import {
@@ -16,11 +16,23 @@ import {
   webhookLoad,
   type Settings,
 } from './measures.js';
-import { compare, renderComparison } from './compare.js';
-import { renderMarkdown, type BenchResults } from './report.js';
+import { compare, MEASURES, renderComparison } from './compare.js';
+import { plantedImport, runtimeFootprints } from './footprint.js';
+import { renderFootprint, renderMarkdown, type BenchResults } from './report.js';
 import { summarise } from './stats.js';
 
 const quick = process.argv.includes('--quick');
+// `--only=footprint`: memory and idle CPU alone (a few minutes), compared on those measures only.
+const onlyFootprint = process.argv.includes('--only=footprint');
+// `--plant=eager-module`: the sidecar loads a large module at start, as a static import of something
+// that should be lazy would; `--compare` must flag it (docs/footprint.md).
+const planted = process.argv.includes('--plant=eager-module');
+const sidecarNodeOptions =
+  process.argv
+    .find((arg) => arg.startsWith('--sidecar-node-options='))
+    ?.slice('--sidecar-node-options='.length)
+    .split(',')
+    .filter(Boolean) ?? [];
 const baselineFile =
   process.argv.find((arg) => arg.startsWith('--baseline='))?.slice('--baseline='.length) ??
   join(repoRoot(), 'bench', 'baseline.json');
@@ -29,6 +41,7 @@ const settings: Settings = {
   idleSeconds: quick ? 20 : 60,
   checksSeconds: quick ? 10 : 30,
   webhookSeconds: quick ? 3 : 10,
+  entry: process.argv.includes('--entry=tsc') ? 'tsc' : 'bundle',
   say: (line) => process.stderr.write(`${line}\n`),
 };
 
@@ -39,7 +52,21 @@ async function main(): Promise<number> {
     : undefined;
   const started = Date.now();
   settings.say(`bench: ${quick ? 'quick' : 'full'} run`);
-  settings.say('5. sidecar footprint (first, while nothing else of the bench runs)');
+  settings.say('5a. footprint: bare node, sidecar and webhook bundles, per runtime, idle together');
+  const runtimesFootprint = await runtimeFootprints({
+    idleSeconds: settings.idleSeconds,
+    // `--sidecar-node-options=--a,--b`: Node options to try on the sidecar (docs/footprint.md).
+    sidecarArgs: [...(planted ? plantedImport() : []), ...sidecarNodeOptions],
+    entry: process.argv.includes('--entry=tsc') ? 'tsc' : 'bundle',
+    say: settings.say,
+  });
+  if (onlyFootprint) {
+    return finish(
+      { machine: machine(started), footprint: runtimesFootprint } as BenchResults,
+      baseline,
+    );
+  }
+  settings.say('5b. sidecar footprint (tsc output, the test Node) and CPU per check');
   const footprint = await sidecarFootprint(settings);
   settings.say('1, 2. single node: SIGKILL restarts and API seals');
   const single = await singleNode(settings);
@@ -52,16 +79,7 @@ async function main(): Promise<number> {
   const ttuFloor = summarise(single.ttuFloor);
   const c16 = webhook.runs.find((r) => r.connections === 16);
   const results: BenchResults = {
-    machine: {
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cores: cpus().length,
-      memory_gib: Math.round(totalmem() / 2 ** 30),
-      node: process.version,
-      server: `OpenBao ${single.serverVersion}`,
-      date: new Date().toISOString(),
-      profile: quick ? 'quick' : 'full',
-      wall_seconds: Math.round((Date.now() - started) / 1000),
-    },
+    machine: { ...machine(started), server: `OpenBao ${single.serverVersion}` },
     ttu: { ...ttu, floor_median_ms: ttuFloor.median_ms, floor_p95_ms: ttuFloor.p95_ms },
     api_seal: {
       ...summarise(single.apiSeal),
@@ -81,12 +99,36 @@ async function main(): Promise<number> {
       cpu_s_per_1000_checks: round((footprint.checksCpuSeconds * 1000) / footprint.checks, 3),
       checks_measured: footprint.checks,
     },
+    footprint: runtimesFootprint,
   };
   if (!c16) throw new Error('no run at concurrency 16');
+  return finish(results, baseline);
+}
+
+function machine(started: number): Record<string, string | number> {
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memory_gib: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    date: new Date().toISOString(),
+    profile: quick ? 'quick' : 'full',
+    ...(onlyFootprint ? { only: 'footprint' } : {}),
+    load_average_1m: Math.round(loadavg()[0]! * 10) / 10,
+    wall_seconds: Math.round((Date.now() - started) / 1000),
+    ...(planted ? { planted: 'eager-module' } : {}),
+    ...(sidecarNodeOptions.length > 0
+      ? { sidecar_node_options: sidecarNodeOptions.join(' ') }
+      : {}),
+    ...(process.argv.includes('--entry=tsc') ? { entry: 'tsc output and node_modules' } : {}),
+  };
+}
+
+function finish(results: BenchResults, baseline: BenchResults | undefined): number {
   const dir = join(repoRoot(), 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
-  const markdown = renderMarkdown(results);
+  const markdown = onlyFootprint ? renderFootprint(results) : renderMarkdown(results);
   writeFileSync(join(dir, 'latest.md'), markdown);
   process.stdout.write(markdown);
   if (process.argv.includes('--save-baseline')) {
@@ -94,7 +136,8 @@ async function main(): Promise<number> {
     settings.say(`bench: saved as the baseline, ${baselineFile}`);
   }
   if (!baseline) return 0;
-  const comparison = compare(baseline, results);
+  const measures = onlyFootprint ? MEASURES.filter((m) => m.group === 'footprint') : MEASURES;
+  const comparison = compare(baseline, results, undefined, measures);
   const label = relative(repoRoot(), baselineFile);
   process.stdout.write(`\n${renderComparison(comparison, baseline, label)}`);
   return comparison.ok ? 0 : 1;

@@ -14,7 +14,7 @@ import { repoRoot } from '../test/harness/repo-root.js';
 import { startSidecar, type SidecarProcess } from '../test/harness/sidecar-process.js';
 import { createTestCa } from '../test/harness/test-ca.js';
 import { call, observe } from './probe.js';
-import { cpuSeconds, rssMb } from './process-stats.js';
+import { cpuSecondsPrecise, rssMb } from './process-stats.js';
 
 export interface Settings {
   /** Restart cycles per single-node measure (raft: half, at least 2). */
@@ -22,6 +22,8 @@ export interface Settings {
   readonly idleSeconds: number;
   readonly checksSeconds: number;
   readonly webhookSeconds: number;
+  /** `tsc`: the webhook's tsc output with node_modules instead of the bundle the image runs. */
+  readonly entry?: 'bundle' | 'tsc';
   readonly say: (line: string) => void;
 }
 
@@ -210,9 +212,9 @@ export async function sidecarFootprint(settings: Settings): Promise<FootprintRes
     await sidecarSees(idle, 'unsealed');
     await sleep(10_000); // past start-up and the first compilations
     const pid = idle.child.pid ?? 0;
-    const cpu0 = cpuSeconds(pid);
+    const cpu0 = cpuSecondsPrecise(pid);
     await sleep(settings.idleSeconds * 1_000);
-    const idleCpuSeconds = cpuSeconds(pid) - cpu0;
+    const idleCpuSeconds = cpuSecondsPrecise(pid) - cpu0;
     const idleRssMb = rssMb(pid);
     await idle.stop();
     settings.say(`  idle: ${settings.idleSeconds} s done`);
@@ -223,9 +225,9 @@ export async function sidecarFootprint(settings: Settings): Promise<FootprintRes
     await sidecarSees(busy, 'unsealed');
     await sleep(5_000);
     const busyPid = busy.child.pid ?? 0;
-    const [c0, n0] = [cpuSeconds(busyPid), await checksOk(busy)];
+    const [c0, n0] = [cpuSecondsPrecise(busyPid), await checksOk(busy)];
     await sleep(settings.checksSeconds * 1_000);
-    const [c1, n1] = [cpuSeconds(busyPid), await checksOk(busy)];
+    const [c1, n1] = [cpuSecondsPrecise(busyPid), await checksOk(busy)];
     settings.say(`  checks: ${n1 - n0} done`);
     return {
       idleRssMb,
@@ -264,7 +266,12 @@ export async function webhookLoad(
   writeFileSync(join(dir, 'tls.crt'), leaf.certPem);
   writeFileSync(join(dir, 'tls.key'), leaf.keyPem);
   const [port, opsPort] = await freePorts(2);
-  const child = spawn(process.execPath, [join(repoRoot(), 'dist', 'webhook', 'main.js')], {
+  // The bundle, as the image runs it (or the tsc output, to compare).
+  const entry =
+    settings.entry === 'tsc'
+      ? join(repoRoot(), 'dist', 'webhook', 'main.js')
+      : join(repoRoot(), 'dist', 'bundle', 'webhook.mjs');
+  const child = spawn(process.execPath, [entry], {
     env: {
       PATH: process.env['PATH'] ?? '',
       WEBHOOK_HOST: '127.0.0.1',

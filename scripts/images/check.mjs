@@ -249,10 +249,15 @@ async function checkImageConfig(label, image, entry) {
       );
       const problems = [];
       if (config.User !== '65532:65532') problems.push(`User is ${JSON.stringify(config.User)}`);
-      const wanted = ['/nodejs/bin/node', entry];
-      if (JSON.stringify(config.Entrypoint) !== JSON.stringify(wanted)) {
+      // Node, its options (docs/footprint.md says why each), then the bundle.
+      const ep = config.Entrypoint ?? [];
+      const fits =
+        ep[0] === '/nodejs/bin/node' &&
+        ep.at(-1) === entry &&
+        ep.slice(1, -1).every((arg) => arg.startsWith('--'));
+      if (!fits) {
         problems.push(
-          `Entrypoint is ${JSON.stringify(config.Entrypoint)}, wanted ${JSON.stringify(wanted)}`,
+          `Entrypoint is ${JSON.stringify(config.Entrypoint)}, wanted ["/nodejs/bin/node", --options…, "${entry}"]`,
         );
       }
       if (!(config.Env ?? []).includes('NODE_ENV=production'))
@@ -302,7 +307,10 @@ const TS_FILE = /\.[cm]?tsx?$/;
 const DECLARATION = /\.d\.[cm]?ts$/;
 
 /**
- * /app holds LICENSE, package.json, dist/common, dist/<program> and production node_modules only:
+ * /app holds LICENSE and dist/: build-info.json and the program as one bundle,
+ * dist/bundle/<program>.mjs, with the list of the packages inside it (<program>.packages.json, made
+ * by scripts/bundle.mjs from esbuild's metafile; every one a production entry of the lock file).
+ * No node_modules: anything found there is reported as below.
  * - no TypeScript anywhere outside node_modules (our sources and tests stay in the build stage);
  * - in node_modules, declaration files (.d.ts) are allowed: they are part of what packages publish,
  *   are never loaded at run time and are not sources; any other .ts is not allowed;
@@ -327,14 +335,19 @@ function contentProblems(mount, program, log) {
   );
   log(indent(modules.map((e) => e.rel.slice('node_modules/'.length)).join(' ')).trimStart());
 
-  const expectedTop = ['LICENSE', 'dist', 'node_modules', 'package.json'];
+  const expectedTop = ['LICENSE', 'dist'];
   if (JSON.stringify(top) !== JSON.stringify(expectedTop))
     problems.push(`/app holds ${top.join(', ')}; wanted ${expectedTop.join(', ')}`);
   // build-info.json: the version and revision `--version` and vault_autounseal_build_info show.
-  if (JSON.stringify(dist) !== JSON.stringify(['build-info.json', 'common', program].sort()))
-    problems.push(`/app/dist holds ${dist.join(', ')}; wanted build-info.json, common, ${program}`);
-  if (!existsSync(join(app, 'dist', program, 'main.js')))
-    problems.push(`no dist/${program}/main.js`);
+  if (JSON.stringify(dist) !== JSON.stringify(['build-info.json', 'bundle']))
+    problems.push(`/app/dist holds ${dist.join(', ')}; wanted build-info.json, bundle`);
+  const bundleDir = join(app, 'dist', 'bundle');
+  const bundled = existsSync(bundleDir) ? readdirSync(bundleDir).sort() : [];
+  const wantedBundle = [`${program}.mjs`, `${program}.packages.json`];
+  if (JSON.stringify(bundled) !== JSON.stringify(wantedBundle))
+    problems.push(
+      `/app/dist/bundle holds ${bundled.join(', ')}; wanted ${wantedBundle.join(', ')}`,
+    );
 
   for (const e of entries) {
     const inModules = e.rel.startsWith('node_modules/');
@@ -365,6 +378,21 @@ function contentProblems(mount, program, log) {
     else if (meta.dev === true) problems.push(`dev dependency ${e.rel}`);
     if (devNames.includes(name) && (!meta || meta.dev)) problems.push(`devDependency ${e.rel}`);
   }
+  // What the bundle holds: each package a production entry of the lock file, at its version.
+  const listFile = join(bundleDir, `${program}.packages.json`);
+  const listed = existsSync(listFile) ? JSON.parse(readFileSync(listFile, 'utf8')).packages : [];
+  if (listed.length === 0)
+    problems.push(`no package listed for the bundle in ${program}.packages.json`);
+  for (const p of listed) {
+    const meta = lock[p.path];
+    if (!meta) problems.push(`bundled package ${p.path} is not in package-lock.json`);
+    else if (meta.dev === true) problems.push(`bundled dev dependency ${p.path}`);
+    else if (meta.version !== p.version)
+      problems.push(`bundled ${p.path} ${p.version}, the lock file has ${meta.version}`);
+  }
+  log(
+    `bundle: ${listed.length} packages inside dist/bundle/${program}.mjs, checked against package-lock.json`,
+  );
   const devInLock = Object.entries(lock).filter(
     ([path, meta]) => path !== '' && meta.dev === true,
   ).length;
@@ -566,7 +594,7 @@ const VAULT_CHART_FS_GROUP = 1000;
 // ---- the sidecar ---------------------------------------------------------------------------------
 async function checkSidecar(image) {
   const label = 'sidecar';
-  await checkImageConfig(label, image, '/app/dist/sidecar/main.js');
+  await checkImageConfig(label, image, '/app/dist/bundle/sidecar.mjs');
   await checkContents(label, image, 'sidecar');
   await checkVersion(label, image, 'sidecar');
 
@@ -720,7 +748,7 @@ function admissionReview(uid) {
 
 async function checkWebhook(image) {
   const label = 'webhook';
-  await checkImageConfig(label, image, '/app/dist/webhook/main.js');
+  await checkImageConfig(label, image, '/app/dist/bundle/webhook.mjs');
   await checkContents(label, image, 'webhook');
   await checkVersion(label, image, 'webhook');
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // One CycloneDX JSON SBOM per image, made from what the image really contains:
 //
-//   - the production node_modules under /app, by `npm sbom` run over a copy of the image's own
-//     /app/package.json (devDependencies removed: the image has none, and npm sbom would report
-//     them missing) and /app/node_modules: the tree npm finds on disk, not the lock file;
+//   - the program, one bundle (/app/dist/bundle/<program>.mjs, with its SHA-256), and every npm
+//     package inside it, from the list scripts/bundle.mjs wrote beside it out of esbuild's
+//     metafile (name, version, license, the directory it was bundled from);
 //   - the Node runtime at /nodejs/bin/node, with the version that binary prints;
 //   - every other file of the base (glibc, libstdc++, the CA bundle, passwd…) with its SHA-256, and
 //     the Debian package it belongs to: from the image's /var/lib/dpkg/status.d when it has one
@@ -11,24 +11,21 @@
 //     from here: scripts/images/base-images.sh).
 //
 // Each SBOM is written to .ci/results/sbom/<image>.cdx.json (git-ignored), then validated: the
-// CycloneDX shape, unique bom-refs, resolvable dependencies, and every package directory under
-// /app/node_modules, the runtime and every base file named in it. The validator is shown to fail on
-// an SBOM with one shipped package removed. Prints `sbom: N passed, M failed`; exits non-zero on a
-// failure. Runs as root (podman image mount), after `npm run images` built the images.
+// CycloneDX shape, unique bom-refs, resolvable dependencies, and every package whose files the
+// bundle's own text names (esbuild's `// node_modules/…` comments, at the lock file's version), the
+// runtime and every base file named in it. The validator is shown to fail on an SBOM with one
+// shipped package removed. Prints `sbom: N passed, M failed`; exits non-zero on a failure. Runs as
+// root (podman image mount), after `npm run images` built the images.
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
-  cpSync,
   existsSync,
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
-  rmSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -65,29 +62,6 @@ function filesUnder(root, dir, skip) {
   return found.sort();
 }
 
-/** Every package directory under node_modules: { name, version, path }. */
-function shippedPackages(nodeModules) {
-  const packages = [];
-  const visit = (dir) => {
-    if (!existsSync(dir)) return;
-    for (const entry of readdirSync(dir)) {
-      if (entry.startsWith('.')) continue;
-      const full = join(dir, entry);
-      if (entry.startsWith('@')) {
-        visit(full);
-        continue;
-      }
-      const manifest = join(full, 'package.json');
-      if (!existsSync(manifest)) continue;
-      const { name, version } = JSON.parse(readFileSync(manifest, 'utf8'));
-      packages.push({ name, version, path: relative(nodeModules, full) });
-      visit(join(full, 'node_modules'));
-    }
-  };
-  visit(nodeModules);
-  return packages;
-}
-
 /** The Debian package (name and version) each base file belongs to, when it can be known. */
 function debianOwners(mount, files) {
   const statusDir = join(mount, 'var', 'lib', 'dpkg', 'status.d');
@@ -121,22 +95,60 @@ function debianOwners(mount, files) {
   return owners;
 }
 
+/** The package directories whose files esbuild put into a bundle, read from its path comments. */
+export function bundledPackagePaths(bundleText) {
+  const paths = new Set();
+  for (const m of bundleText.matchAll(/^\/\/ ((?:node_modules\/(?:@[^/\n]+\/)?[^/\n]+\/)+)/gm)) {
+    paths.add(m[1].slice(0, -1));
+  }
+  return [...paths].sort();
+}
+
 function sbomFor(image) {
   const ref = `localhost/${image}:${VERSION}`;
+  const program = image.replace('vault-autounseal-', '');
   const mount = run('podman', ['image', 'mount', ref]);
-  const work = mkdtempSync(join(tmpdir(), 'sbom-'));
   try {
-    const manifest = JSON.parse(readFileSync(join(mount, 'app', 'package.json'), 'utf8'));
-    delete manifest.devDependencies;
-    writeFileSync(join(work, 'package.json'), JSON.stringify(manifest, null, 2));
-    cpSync(join(mount, 'app', 'node_modules'), join(work, 'node_modules'), { recursive: true });
-    const bom = JSON.parse(
-      run('npm', ['sbom', '--sbom-format=cyclonedx', '--sbom-type=application', '--omit=dev'], {
-        cwd: work,
-      }),
+    // The program is one bundle (scripts/bundle.mjs): its packages are listed beside it, from
+    // esbuild's metafile. The validation below checks that list against the bundle's own text.
+    const bundleDir = join(mount, 'app', 'dist', 'bundle');
+    const bundleFile = join(bundleDir, `${program}.mjs`);
+    const { packages } = JSON.parse(
+      readFileSync(join(bundleDir, `${program}.packages.json`), 'utf8'),
     );
+    const appRef = `app:${image}@${VERSION}`;
+    const npmRef = (p) => `npm:${p.path}@${p.version}`;
+    const bom = {
+      bomFormat: 'CycloneDX',
+      specVersion: '1.5',
+      serialNumber: `urn:uuid:${randomUUID()}`,
+      version: 1,
+      metadata: {
+        timestamp: new Date().toISOString(),
+        tools: [{ name: 'scripts/images/sbom.mjs' }],
+        component: { 'bom-ref': appRef, type: 'container', name: image, version: VERSION },
+      },
+      components: [
+        {
+          type: 'file',
+          'bom-ref': `file:/app/dist/bundle/${program}.mjs`,
+          name: `/app/dist/bundle/${program}.mjs`,
+          description: 'the program and the npm packages below, bundled by esbuild',
+          hashes: [{ alg: 'SHA-256', content: sha256(bundleFile) }],
+        },
+        ...packages.map((p) => ({
+          type: 'library',
+          'bom-ref': npmRef(p),
+          name: p.name,
+          version: p.version,
+          purl: `pkg:npm/${p.name.replace('@', '%40')}@${p.version}`,
+          ...(p.license ? { licenses: [{ expression: p.license }] } : {}),
+          properties: [{ name: 'bundled-from', value: p.path }],
+        })),
+      ],
+      dependencies: [{ ref: appRef, dependsOn: packages.map(npmRef) }],
+    };
     const nodeVersion = run(join(mount, 'nodejs', 'bin', 'node'), ['--version']).replace(/^v/, '');
-    bom.components ??= [];
     bom.components.push({
       type: 'platform',
       'bom-ref': `runtime:node@${nodeVersion}`,
@@ -170,20 +182,16 @@ function sbomFor(image) {
         properties: [{ name: 'source', value: owner.source }],
       });
     }
-    bom.metadata.component = {
-      ...bom.metadata.component,
-      type: 'container',
-      name: image,
-      version: VERSION,
-    };
-    return {
-      bom,
-      shipped: shippedPackages(join(mount, 'app', 'node_modules')),
-      nodeVersion,
-      baseFiles,
-    };
+    // What is shipped, seen independently of the list: the package directories named in the
+    // bundle's own path comments, at the versions the lock file installed there.
+    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')).packages;
+    const shipped = bundledPackagePaths(readFileSync(bundleFile, 'utf8')).map((path) => ({
+      name: path.replace(/^.*node_modules\//, ''),
+      version: lock[path]?.version ?? 'not in package-lock.json',
+      path,
+    }));
+    return { bom, shipped, nodeVersion, baseFiles };
   } finally {
-    rmSync(work, { recursive: true, force: true });
     run('podman', ['image', 'unmount', ref]);
   }
 }

@@ -60,6 +60,26 @@ const RUN: BenchResults = {
     cpu_s_per_1000_checks: 3.162,
     checks_measured: 291,
   },
+  footprint: {
+    node20: {
+      node: 'v20.20.2',
+      bare_rss_mb: 41,
+      sidecar_idle_rss_mb: 62,
+      sidecar_idle_rss_ratio: 1.51,
+      sidecar_idle_cpu_s_per_hour: 2.4,
+      webhook_idle_rss_mb: 60,
+      webhook_idle_rss_ratio: 1.46,
+    },
+    node24: {
+      node: 'v24.22.3',
+      bare_rss_mb: 44,
+      sidecar_idle_rss_mb: 73,
+      sidecar_idle_rss_ratio: 1.66,
+      sidecar_idle_cpu_s_per_hour: 2.6,
+      webhook_idle_rss_mb: 70,
+      webhook_idle_rss_ratio: 1.59,
+    },
+  },
 };
 
 const clone = (): any => structuredClone(RUN);
@@ -99,6 +119,35 @@ describe('compare', () => {
       ['webhook at concurrency 16', (r: any): void => void (r.webhook.c16.rps = 1467 * 2), false],
       // Memory: 30% more RSS.
       ['sidecar idle RSS', (r: any): void => void (r.sidecar.idle_rss_mb = 68.9 * 1.3), true],
+      // A module loaded eagerly that was lazy: the Node 24 sidecar 30% larger, in MiB and as a
+      // ratio to the bare node beside it (the bare node unchanged).
+      [
+        'sidecar idle RSS, Node 24',
+        (r: any): void => void (r.footprint.node24.sidecar_idle_rss_mb = 73 * 1.3),
+        true,
+      ],
+      [
+        'sidecar idle RSS / bare node, Node 24',
+        (r: any): void => void (r.footprint.node24.sidecar_idle_rss_ratio = 1.66 * 1.3),
+        true,
+      ],
+      [
+        'webhook idle RSS, Node 20',
+        (r: any): void => void (r.footprint.node20.webhook_idle_rss_mb = 60 * 1.3),
+        true,
+      ],
+      // Idle CPU, now resolved in nanoseconds: 2.6 → 3.4 s/hour is flagged.
+      [
+        'sidecar idle CPU, Node 24',
+        (r: any): void => void (r.footprint.node24.sidecar_idle_cpu_s_per_hour = 3.4),
+        true,
+      ],
+      // A bare node that grew is the machine or the runtime, not our code: shown, never flagged.
+      [
+        'floor: bare node RSS, Node 24',
+        (r: any): void => void (r.footprint.node24.bare_rss_mb = 44 * 2),
+        false,
+      ],
       // CPU: 30% less.
       [
         'sidecar idle CPU',
@@ -129,6 +178,31 @@ describe('compare', () => {
       );
       expect(result.ok).toBe(!flagged);
     });
+  });
+
+  it('compares a footprint-only run on the footprint measures, and flags a planted module', () => {
+    // `npm run bench -- --quick --only=footprint --plant=eager-module --compare` (docs/footprint.md):
+    // typescript imported at the sidecar's start made it 2.48 times as large on Node 20 (52.5 →
+    // 130.1 MiB) and 1.62 times on Node 24 (75.9 → 123.3 MiB); the webhook and bare node unchanged.
+    const footprintOnly = (r: any): any => ({ machine: r.machine, footprint: r.footprint });
+    const planted = footprintOnly(clone());
+    planted.footprint.node20.sidecar_idle_rss_mb = 62 * 2.48;
+    planted.footprint.node20.sidecar_idle_rss_ratio = 1.51 * 2.48;
+    planted.footprint.node24.sidecar_idle_rss_mb = 73 * 1.62;
+    planted.footprint.node24.sidecar_idle_rss_ratio = 1.66 * 1.62;
+    const footprint = MEASURES.filter((m) => m.group === 'footprint');
+    const clean = compare(RUN, footprintOnly(clone()), undefined, footprint);
+    expect(clean.ok).toBe(true);
+    expect(clean.rows).toHaveLength(footprint.length);
+    const result = compare(RUN, planted, undefined, footprint);
+    expect(result.problems).toEqual([]);
+    expect(result.rows.filter((r) => r.flagged).map((r) => r.name)).toEqual([
+      'sidecar idle RSS, Node 20',
+      'sidecar idle RSS / bare node, Node 20',
+      'sidecar idle RSS, Node 24',
+      'sidecar idle RSS / bare node, Node 24',
+    ]);
+    expect(result.ok).toBe(false);
   });
 
   it('gives the ratio this run / baseline, whatever the direction', () => {

@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+// `node dist/bench/limits.js [cycles]` (root, cgroup v1): the sidecar bundle on the images' Node 24
+// inside a cgroup with the injected container's limits (deploy/helm values: 200m CPU, 128Mi), beside
+// a real OpenBao outside it. Prints time-to-unseal after SIGKILL restarts of the server, the
+// sidecar's RSS after idling and the cgroup's peak memory. Numbers, not assertions
+// (docs/footprint.md).
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeSecretVolume } from '../test/harness/key-volume.js';
+import { startOpenBao } from '../test/harness/openbao.js';
+import { freePort, sleep, waitFor } from '../test/harness/ports.js';
+import { repoRoot } from '../test/harness/repo-root.js';
+import { runtimes } from './footprint.js';
+import { observe } from './probe.js';
+import { rssMb } from './process-stats.js';
+import { summarise } from './stats.js';
+
+const CPU_MILLI = 200;
+const MEMORY_BYTES = 128 * 2 ** 20;
+const cycles = Number(process.argv.find((arg) => /^\d+$/.test(arg)) ?? 6);
+// `--entry=tsc`: the tsc output with node_modules, as the images ran it before the bundle.
+const entry = process.argv.includes('--entry=tsc')
+  ? join(repoRoot(), 'dist', 'sidecar', 'main.js')
+  : join(repoRoot(), 'dist', 'bundle', 'sidecar.mjs');
+const name = `vau-bench-limits-${process.pid}`;
+const memDir = `/sys/fs/cgroup/memory/${name}`;
+const cpuDir = `/sys/fs/cgroup/cpu/${name}`;
+
+mkdirSync(memDir);
+mkdirSync(cpuDir);
+writeFileSync(join(memDir, 'memory.limit_in_bytes'), String(MEMORY_BYTES));
+writeFileSync(join(cpuDir, 'cpu.cfs_period_us'), '100000');
+writeFileSync(join(cpuDir, 'cpu.cfs_quota_us'), String(CPU_MILLI * 100));
+const node24 = runtimes().find((r) => r.key === 'node24')!;
+const server = await startOpenBao({ storage: 'persistent' });
+const keysDir = mkdtempSync(join(tmpdir(), 'vau-bench-limits-'));
+try {
+  const init = await server.init(5, 3);
+  writeSecretVolume(keysDir, { 'init.json': init.rawJson });
+  const port = await freePort();
+  // The shell puts itself in both cgroups, then becomes node: the sidecar starts limited.
+  const sidecar = spawn(
+    'sh',
+    [
+      '-c',
+      `echo $$ > ${memDir}/cgroup.procs && echo $$ > ${cpuDir}/cgroup.procs && exec "$0" "$1"`,
+      node24.node,
+      entry,
+    ],
+    {
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        VAULT_ADDR: server.addr,
+        UNSEAL_KEYS_DIR: keysDir,
+        UNSEAL_PODINFO_DIR: join(keysDir, 'no-podinfo'),
+        UNSEAL_HTTP_ADDR: `127.0.0.1:${port}`,
+        LOG_LEVEL: 'error',
+      },
+      stdio: 'ignore',
+    },
+  );
+  const unsealed = async (): Promise<unknown> =>
+    waitFor(
+      'sidecar unsealed',
+      async () => {
+        const answer = await fetch(`http://127.0.0.1:${port}/status`).catch(() => undefined);
+        const body = answer?.ok ? ((await answer.json()) as { state?: string }) : undefined;
+        return body?.state === 'unsealed' ? true : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+  await unsealed();
+  const ttu: number[] = [];
+  for (let i = 0; i < cycles; i++) {
+    await sleep(500 + Math.random() * 2_500);
+    await server.kill();
+    const seen = observe(server.addr);
+    await server.start();
+    const { firstAnswer, unsealed: at } = await seen;
+    ttu.push(at - firstAnswer);
+    await unsealed();
+  }
+  await sleep(20_000);
+  const rss = rssMb(sidecar.pid ?? 0);
+  const peak = Number(readFileSync(join(memDir, 'memory.max_usage_in_bytes'), 'utf8')) / 2 ** 20;
+  const throttled = /nr_throttled (\d+)/.exec(readFileSync(join(cpuDir, 'cpu.stat'), 'utf8'))?.[1];
+  const t = summarise(ttu);
+  console.log(
+    `sidecar ${entry.replace(`${repoRoot()}/`, '')} on ${node24.version} in a cgroup (cpu ${CPU_MILLI}m, memory 128Mi): ` +
+      `time-to-unseal median ${t.median_ms} ms, max ${t.max_ms} ms (n=${t.n}); RSS after 20 s idle ` +
+      `${Math.round(rss * 10) / 10} MiB; cgroup peak ${Math.round(peak * 10) / 10} MiB ` +
+      `(page cache included); throttled periods ${throttled}`,
+  );
+  sidecar.kill('SIGTERM');
+  await sleep(1_000);
+} finally {
+  await server.destroy();
+  rmSync(keysDir, { recursive: true, force: true });
+  for (const dir of [memDir, cpuDir]) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      // A process still in it: left for the reader to see.
+    }
+  }
+}
