@@ -101,8 +101,10 @@ try {
       `${Math.round(rss * 10) / 10} MiB; cgroup peak ${Math.round(peak * 10) / 10} MiB ` +
       `(page cache included); throttled periods ${throttled}`,
   );
+  // Wait for the exit: a cgroup with a process still in it cannot be removed.
+  const exited = new Promise((resolve) => sidecar.once('exit', resolve));
   sidecar.kill('SIGTERM');
-  await sleep(1_000);
+  await exited;
 } finally {
   await server.destroy();
   rmSync(keysDir, { recursive: true, force: true });
