@@ -21,6 +21,13 @@ const CPU_MILLI = 200;
 const MEMORY_BYTES = 128 * 2 ** 20;
 const cycles = Number(process.argv.find((arg) => /^\d+$/.test(arg)) ?? 6);
 // `--entry=tsc`: the tsc output with node_modules, as the images ran it before the bundle.
+// `--node-options=--a,--b`: Node options for the sidecar, as an image's entrypoint would set them.
+const nodeOptions =
+  process.argv
+    .find((arg) => arg.startsWith('--node-options='))
+    ?.slice('--node-options='.length)
+    .split(',')
+    .filter(Boolean) ?? [];
 const entry = process.argv.includes('--entry=tsc')
   ? join(repoRoot(), 'dist', 'sidecar', 'main.js')
   : join(repoRoot(), 'dist', 'bundle', 'sidecar.mjs');
@@ -45,8 +52,9 @@ try {
     'sh',
     [
       '-c',
-      `echo $$ > ${memDir}/cgroup.procs && echo $$ > ${cpuDir}/cgroup.procs && exec "$0" "$1"`,
+      `echo $$ > ${memDir}/cgroup.procs && echo $$ > ${cpuDir}/cgroup.procs && exec "$0" "$@"`,
       node24.node,
+      ...nodeOptions,
       entry,
     ],
     {
@@ -88,13 +96,15 @@ try {
   const throttled = /nr_throttled (\d+)/.exec(readFileSync(join(cpuDir, 'cpu.stat'), 'utf8'))?.[1];
   const t = summarise(ttu);
   console.log(
-    `sidecar ${entry.replace(`${repoRoot()}/`, '')} on ${node24.version} in a cgroup (cpu ${CPU_MILLI}m, memory 128Mi): ` +
+    `sidecar ${[...nodeOptions, entry.replace(`${repoRoot()}/`, '')].join(' ')} on ${node24.version} in a cgroup (cpu ${CPU_MILLI}m, memory 128Mi): ` +
       `time-to-unseal median ${t.median_ms} ms, max ${t.max_ms} ms (n=${t.n}); RSS after 20 s idle ` +
       `${Math.round(rss * 10) / 10} MiB; cgroup peak ${Math.round(peak * 10) / 10} MiB ` +
       `(page cache included); throttled periods ${throttled}`,
   );
+  // Wait for the exit: a cgroup with a process still in it cannot be removed.
+  const exited = new Promise((resolve) => sidecar.once('exit', resolve));
   sidecar.kill('SIGTERM');
-  await sleep(1_000);
+  await exited;
 } finally {
   await server.destroy();
   rmSync(keysDir, { recursive: true, force: true });
