@@ -74,6 +74,9 @@ export async function mapChildCoverage({ merged, distDir, mapsDir, snapshot, isI
   for (const script of merged.result) {
     const file = fileURLToPath(script.url);
     const rel = relative(distDir, file);
+    // The bundles (dist/bundle/, scripts/bundle.mjs) are the same sources in one file, with no
+    // source map: what they run is measured through the tsc output the other children run.
+    if (rel.startsWith(`bundle${sep}`)) continue;
     const mapped = join(mapsDir, rel);
     if (!existsSync(file) || !existsSync(`${mapped}.map`)) {
       stale.push(rel);
