@@ -27,14 +27,13 @@ const pureModules = [
 // to have built `dist/` and installed OpenBao first. `npm test` runs both.
 /**
  * Real-node files that change the webhook every other node file relies on: quick-start (installs
- * it as the page says, then rolls back), webhook-life (scales it to 0), wrong-image and slow-start
- * (inject a missing image, a 10m CPU limit). They run after all the others.
+ * it as the page says, then rolls back), webhook-life (scales it to 0), wrong-image (injects a
+ * missing image). They run after all the others.
  */
 const NODE_EXCLUSIVE = [
   'test/node/quick-start.test.ts',
   'test/node/webhook-life.test.ts',
   'test/node/wrong-image.test.ts',
-  'test/node/slow-start.test.ts',
 ];
 
 export default defineConfig({
