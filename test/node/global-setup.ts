@@ -1,7 +1,7 @@
 // Runs once per `vitest run --project node` in the main process: starts the real node (see
 // harness/cluster.ts) and installs the webhook from the project's own chart with `helm install`,
-// for every test file of the run: the `node` project's files side by side, then the
-// `node-exclusive` ones one at a time (vitest.config.ts). At the end it tears the node down fully,
+// for every test file of the run: the `node` project's files, then the `node-exclusive` ones, one
+// at a time (vitest.config.ts). At the end it tears the node down fully,
 // whatever the tests did; test/node/teardown.test.ts (project node-teardown, the last group) tears
 // it down first and checks the machine is as it was.
 import { BEFORE_ENV, DIR_ENV, IMAGES, node, webhookInstallArgs } from './harness/node.js';

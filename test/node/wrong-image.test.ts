@@ -2,7 +2,7 @@
 // mistyped tag or a registry the node cannot reach) keeps the Vault container from starting in
 // native mode, the default (docs/quick-start.md and the chart's NOTES say so); in regular mode
 // Vault starts without it. The webhook is upgraded to inject a missing image for this file, so it
-// runs alone (the `node-exclusive` project, after the files that run side by side).
+// runs alone (the `node-exclusive` project, after the other files).
 import { describe, expect, it } from 'vitest';
 import {
   IMAGES,
