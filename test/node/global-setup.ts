@@ -1,9 +1,9 @@
-// Runs once per `vitest run --project node` in the main process: starts the real node (see
-// harness/cluster.ts) and installs the webhook from the project's own chart with `helm install`,
-// for every test file of the run: the `node` project's files, then the `node-exclusive` ones, one
-// at a time (vitest.config.ts). At the end it tears the node down fully,
-// whatever the tests did; test/node/teardown.test.ts (project node-teardown, the last group) tears
-// it down first and checks the machine is as it was.
+// Runs once per node run (`vitest run --project node --project node-exclusive …`) in the main
+// process: starts the real node (see harness/cluster.ts) and installs the webhook from the
+// project's own chart with `helm install`, for every test file of the run: the `node` project's
+// files, then the `node-exclusive` ones, one at a time (vitest.config.ts). At the end it tears the
+// node down fully, whatever the tests did; test/node/teardown.test.ts (project node-teardown, the
+// last group) tears it down first and checks the machine is as it was.
 import { BEFORE_ENV, DIR_ENV, IMAGES, node, webhookInstallArgs } from './harness/node.js';
 import { componentMemory, down, up } from './harness/cluster.js';
 
