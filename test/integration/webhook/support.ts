@@ -30,6 +30,8 @@ export interface RunningWebhook {
   /** POST a raw body to the HTTPS port over a keep-alive connection that trusts the test CA. */
   post(path: string, body: string | Buffer, contentType?: string): Promise<HttpAnswer>;
   review(path: string, review: unknown): Promise<HttpAnswer>;
+  /** Closes the client's idle keep-alive connections: the next requests open new ones. */
+  dropIdleConnections(): void;
   /** GET from the plain-HTTP ops port. */
   ops(path: string): Promise<HttpAnswer>;
   close(): Promise<void>;
@@ -138,6 +140,11 @@ export async function startWebhook(
     logs,
     post,
     review: (path, review) => post(path, JSON.stringify(review)),
+    dropIdleConnections: () => {
+      for (const sockets of Object.values(agent.freeSockets)) {
+        for (const socket of sockets ?? []) socket.destroy();
+      }
+    },
     ops: (path) =>
       new Promise((resolve, reject) => {
         http
