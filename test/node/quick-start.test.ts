@@ -14,7 +14,6 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HELM } from '../e2e/harness/deploy.js';
-import { WEBHOOK_NAMESPACE, WEBHOOK_RELEASE } from './harness/node.js';
 import { containerdBin } from './harness/paths.js';
 import { run } from '../e2e/harness/run.js';
 import {
@@ -24,6 +23,7 @@ import {
   imageOf,
   node,
   provideVolumes,
+  rollbackWebhook,
   sealStatus,
   sidecarStatus,
   vaultChart,
@@ -104,15 +104,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // The page installed the webhook over the suite's release: give the later files theirs back.
-  await k?.helm([
-    'rollback',
-    WEBHOOK_RELEASE,
-    '--namespace',
-    WEBHOOK_NAMESPACE,
-    '--wait',
-    '--timeout',
-    '180s',
-  ]);
+  if (k) await rollbackWebhook(k);
   await k?.deleteNamespace(NS, 180_000);
 }, 400_000);
 

@@ -467,16 +467,21 @@ export async function withWebhookSettings(
     });
     await body();
   } finally {
-    await k.helm([
-      'rollback',
-      WEBHOOK_RELEASE,
-      '--namespace',
-      WEBHOOK_NAMESPACE,
-      '--wait',
-      '--timeout',
-      '180s',
-    ]);
+    await rollbackWebhook(k);
   }
+}
+
+/** The suite's webhook release back to its previous revision (helm rollback), waited for. */
+export async function rollbackWebhook(k: Node): Promise<void> {
+  await k.helm([
+    'rollback',
+    WEBHOOK_RELEASE,
+    '--namespace',
+    WEBHOOK_NAMESPACE,
+    '--wait',
+    '--timeout',
+    '180s',
+  ]);
 }
 
 export { IMAGES, ROOT, node, waitUntil, type Node };
