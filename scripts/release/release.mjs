@@ -19,7 +19,7 @@
 //     image (same image ID: CI's images stage, from the same commit).
 //     --skip-emulation leaves this out (say so where it is used).
 //  5. One OCI archive per image holding the multi-arch index (buildah manifest push --all).
-//  6. An SBOM per image per architecture (scripts/release/sbom.mjs), the chart packaged with
+//  6. An SBOM per image per architecture (scripts/lib/image-sbom.mjs), the chart packaged with
 //     `helm package` with both images' index digests in its default values, the release notes
 //     from the CHANGELOG, digests.json, and SHA256SUMS over every file.
 // Runs as root (buildah, podman). Exits non-zero, with the reason, when any step fails.
@@ -48,10 +48,11 @@ import {
   sha256sums,
   sourceProblems,
 } from './consistency.mjs';
-import { imageSbom, validate } from './sbom.mjs';
+import { imageSbom, validate } from '../lib/image-sbom.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const CHART_DIR = join(ROOT, 'deploy', 'helm', 'vault-autounseal');
+const LOCK_PACKAGES = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')).packages;
 const ARCHES = ['amd64', 'arm64'];
 const PROGRAMS = ['sidecar', 'webhook'];
 const STARTED = Date.now();
@@ -386,7 +387,9 @@ try {
           image: image(program),
           version,
           arch,
-          nodeCommand: nodeCommand.length > 0 ? nodeCommand : ['env'],
+          nodeCommand,
+          lockPackages: LOCK_PACKAGES,
+          tool: 'scripts/release/release.mjs',
         });
         const sbomProblems = validate(bom, expected);
         if (sbomProblems.length > 0) die(sbomProblems.map((p) => `SBOM of ${tag}: ${p}`));
