@@ -34,6 +34,7 @@ const NODE_EXCLUSIVE = [
   'test/node/quick-start.test.ts',
   'test/node/webhook-life.test.ts',
   'test/node/wrong-image.test.ts',
+  'test/node/upgrade.test.ts',
 ];
 
 export default defineConfig({

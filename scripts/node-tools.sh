@@ -14,7 +14,9 @@
 #     unchanged (busybox for its /bin/sh, sed, cp, grep, sleep, kill, pidof; /bin/vault; the
 #     docker-entrypoint.sh it calls; the vault user, uid 100). The Vault image is for these tests
 #     only: it stays in the cache and is never pushed or shipped (Vault is under the BUSL 1.1).
-#     The project's own images come from podman (scripts/images.sh), saved by the harness per run.
+#     The project's own images come from podman (scripts/images.sh), saved by the harness per run;
+#   - the previous release (0.1.0) rebuilt from git, its images and chart, for the upgrade test
+#     (scripts/previous-release.sh).
 # Prints what it does to stderr. Exits non-zero when anything cannot be had: the suite then fails.
 set -euo pipefail
 
@@ -229,3 +231,5 @@ for tool in buildah podman; do
 done
 build_images
 ensure_project_images
+# The previous release's images and chart, for the upgrade test (test/node/upgrade.test.ts).
+bash "$ROOT/scripts/previous-release.sh" >/dev/null

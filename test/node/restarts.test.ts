@@ -24,6 +24,7 @@ import {
   node,
   pod,
   raftPeers,
+  recreatePod,
   report,
   sealStatus,
   sidecarStatus,
@@ -100,35 +101,6 @@ describe.each(CASES)('zero to unsealed: $server, $ns', ({ ns, native }) => {
   });
 });
 
-/** Delete a pod: the controller recreates it, the webhook injects it again, its sidecar unseals it. */
-async function deleteAndWait(c: VaultCluster, name: string, what: string): Promise<void> {
-  const before = await pod(c, name);
-  const t0 = Date.now();
-  await k.kubectlOk(['delete', 'pod', name, '-n', c.ns, '--wait=false']);
-  const fresh = await waitUntil(`${c.ns}/${name} recreated`, 120_000, async () => {
-    const p = await pod(c, name);
-    return p && p.metadata.uid !== before.metadata.uid && p.status?.podIP ? p : false;
-  });
-  const containers = [...(fresh.spec.initContainers ?? []), ...fresh.spec.containers];
-  expect(
-    containers.map((x: any) => x.name),
-    `${c.ns}/${name} injected again`,
-  ).toContain(SIDECAR);
-  await waitUnsealed(c, name, 120_000);
-  const line = await waitUntil(`${c.ns}/${name} sidecar says unsealed`, 30_000, () =>
-    unsealedLineAfter(c, name, t0),
-  );
-  const started = await waitUntil(`${c.ns}/${name} vault started`, 30_000, async () => {
-    const at = containerStatus(await pod(c, name), 'vault')?.state?.running?.startedAt;
-    return at ? Date.parse(at) : false;
-  });
-  report(`${c.ns} ${what}: delete -> unsealed`, line.time - t0);
-  report(
-    `${c.ns} ${what}: vault container started (kubelet, 1 s resolution) -> unsealed`,
-    line.time - started,
-  );
-}
-
 describe('restarts a user causes', () => {
   it.concurrent.each(CASES)(
     '$ns: pod deletions, a killed Vault, a killed sidecar, a rolling restart',
@@ -137,10 +109,10 @@ describe('restarts a user causes', () => {
 
       // The leader's pod, then a follower's.
       const leader = await leaderPod(c);
-      await deleteAndWait(c, leader, 'leader pod deleted');
+      await recreatePod(c, leader, 'leader pod deleted');
       await waitAllUnsealed(c, 120_000);
       const follower = PODS.find((p) => p !== leader)!;
-      await deleteAndWait(c, follower, 'follower pod deleted');
+      await recreatePod(c, follower, 'follower pod deleted');
       await waitAllUnsealed(c, 120_000);
 
       // The Vault container killed: the kubelet restarts it in the same pod, sealed; the sidecar
@@ -184,7 +156,7 @@ describe('restarts a user causes', () => {
       const tRoll = Date.now();
       const last = await leaderPod(c);
       for (const name of [...PODS.filter((p) => p !== last), last]) {
-        await deleteAndWait(c, name, `rolling restart ${name}${name === last ? ' (leader)' : ''}`);
+        await recreatePod(c, name, `rolling restart ${name}${name === last ? ' (leader)' : ''}`);
         await waitAllUnsealed(c, 120_000);
       }
       report(`${ns} rolling restart of 3 pods: total`, Date.now() - tRoll);

@@ -377,6 +377,37 @@ export async function killContainer(
   if (killed.code !== 0) throw new Error(`ctr tasks kill ${container}: ${killed.stderr}`);
 }
 
+/**
+ * Deletes a pod and waits until the StatefulSet controller recreated it, the webhook injected it
+ * again and its sidecar unsealed it; reports how long that took. Returns the new pod.
+ */
+export async function recreatePod(c: VaultCluster, name: string, what: string): Promise<any> {
+  const before = await pod(c, name);
+  const t0 = Date.now();
+  await c.k.kubectlOk(['delete', 'pod', name, '-n', c.ns, '--wait=false']);
+  const fresh = await waitUntil(`${c.ns}/${name} recreated`, 120_000, async () => {
+    const p = await pod(c, name);
+    return p && p.metadata.uid !== before.metadata.uid && p.status?.podIP ? p : false;
+  });
+  const containers = [...(fresh.spec.initContainers ?? []), ...fresh.spec.containers];
+  if (!containers.some((x: any) => x.name === SIDECAR))
+    throw new Error(`${c.ns}/${name} was recreated without the sidecar`);
+  await waitUnsealed(c, name, 120_000);
+  const line = await waitUntil(`${c.ns}/${name} sidecar says unsealed`, 30_000, () =>
+    unsealedLineAfter(c, name, t0),
+  );
+  const started = await waitUntil(`${c.ns}/${name} vault started`, 30_000, async () => {
+    const at = containerStatus(await pod(c, name), 'vault')?.state?.running?.startedAt;
+    return at ? Date.parse(at) : false;
+  });
+  report(`${c.ns} ${what}: delete -> unsealed`, line.time - t0);
+  report(
+    `${c.ns} ${what}: vault container started (kubelet, 1 s resolution) -> unsealed`,
+    line.time - started,
+  );
+  return pod(c, name);
+}
+
 /** Which pod is the raft leader: the one whose sidecar sees an active node in /v1/sys/leader. */
 export async function leaderPod(c: VaultCluster): Promise<string> {
   return waitUntil(`${c.ns}: a leader`, 60_000, async () => {

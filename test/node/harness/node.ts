@@ -22,17 +22,43 @@ export const WEBHOOK_RELEASE = 'vault-autounseal';
 export const WEBHOOK_NAMESPACE = 'vault-autounseal';
 export const WEBHOOK_DEPLOYMENT = 'vault-autounseal-webhook';
 
+/** A chart and the two images it should run: this version's, or the previous release's. */
+export interface WebhookRelease {
+  readonly chart: string;
+  readonly webhook: string;
+  readonly sidecar: string;
+}
+
+export const CURRENT_RELEASE: WebhookRelease = {
+  chart: CHART,
+  webhook: IMAGES.webhook,
+  sidecar: IMAGES.sidecar,
+};
+
 /** `helm install` of deploy/helm/vault-autounseal as a user runs it, with the local images. */
 export function webhookInstallArgs(extra: readonly string[] = []): string[] {
-  const [webhookRepo, webhookTag] = IMAGES.webhook.split(/:(?=[^:]+$)/) as [string, string];
-  const [sidecarRepo, sidecarTag] = IMAGES.sidecar.split(/:(?=[^:]+$)/) as [string, string];
+  return webhookReleaseArgs('install', CURRENT_RELEASE, extra);
+}
+
+/**
+ * `helm install` or `helm upgrade` of the suite's webhook release from `release`'s chart with its
+ * images (preloaded: pull policy Never), generated TLS, waited for. Every value is given, so an
+ * upgrade starts from the new chart's defaults (docs/upgrade.md: not --reuse-values).
+ */
+export function webhookReleaseArgs(
+  verb: 'install' | 'upgrade',
+  release: WebhookRelease,
+  extra: readonly string[] = [],
+): string[] {
+  const [webhookRepo, webhookTag] = release.webhook.split(/:(?=[^:]+$)/) as [string, string];
+  const [sidecarRepo, sidecarTag] = release.sidecar.split(/:(?=[^:]+$)/) as [string, string];
   return [
-    'install',
+    verb,
     WEBHOOK_RELEASE,
-    CHART,
+    release.chart,
     '--namespace',
     WEBHOOK_NAMESPACE,
-    '--create-namespace',
+    ...(verb === 'install' ? ['--create-namespace'] : []),
     '--set',
     'tls.mode=generate',
     '--set',
