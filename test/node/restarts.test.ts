@@ -20,6 +20,7 @@ import {
   containerStatus,
   installAndUnseal,
   killContainer,
+  killVaultAndWaitUnsealed,
   leaderPod,
   node,
   pod,
@@ -30,7 +31,6 @@ import {
   sidecarStatus,
   unsealedLineAfter,
   waitAllUnsealed,
-  waitUnsealed,
   waitUntil,
   type InitResult,
   type Node,
@@ -117,19 +117,7 @@ describe('restarts a user causes', () => {
 
       // The Vault container killed: the kubelet restarts it in the same pod, sealed; the sidecar
       // unseals it again.
-      const target = 'vault-1';
-      const restarts = containerStatus(await pod(c, target), 'vault').restartCount as number;
-      const tKill = Date.now();
-      await killContainer(c, target, 'vault');
-      await waitUntil(
-        `${ns}/${target} vault restarted by the kubelet`,
-        60_000,
-        async () => containerStatus(await pod(c, target), 'vault').restartCount > restarts,
-      );
-      await waitUnsealed(c, target, 60_000);
-      const line = await waitUntil(`${ns}/${target} sidecar says unsealed`, 30_000, () =>
-        unsealedLineAfter(c, target, tKill),
-      );
+      const { killedAt: tKill, line } = await killVaultAndWaitUnsealed(c, 'vault-1');
       report(`${ns} vault container killed: kill -> unsealed`, line.time - tKill);
 
       // The sidecar killed: Vault keeps serving, unsealed, and is not restarted.

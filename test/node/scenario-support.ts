@@ -408,6 +408,29 @@ export async function recreatePod(c: VaultCluster, name: string, what: string): 
   return pod(c, name);
 }
 
+/**
+ * SIGKILL of a pod's Vault container: the kubelet restarts it in the same pod, sealed, and its
+ * sidecar unseals it again. Returns when the kill was sent and the sidecar's line saying unsealed.
+ */
+export async function killVaultAndWaitUnsealed(
+  c: VaultCluster,
+  name: string,
+): Promise<{ killedAt: number; line: LogLine }> {
+  const restarts = containerStatus(await pod(c, name), 'vault').restartCount as number;
+  const killedAt = Date.now();
+  await killContainer(c, name, 'vault');
+  await waitUntil(
+    `${c.ns}/${name} vault restarted by the kubelet`,
+    90_000,
+    async () => containerStatus(await pod(c, name), 'vault').restartCount > restarts,
+  );
+  await waitUnsealed(c, name, 120_000);
+  const line = await waitUntil(`${c.ns}/${name} sidecar says unsealed`, 30_000, () =>
+    unsealedLineAfter(c, name, killedAt),
+  );
+  return { killedAt, line };
+}
+
 /** Which pod is the raft leader: the one whose sidecar sees an active node in /v1/sys/leader. */
 export async function leaderPod(c: VaultCluster): Promise<string> {
   return waitUntil(`${c.ns}: a leader`, 60_000, async () => {

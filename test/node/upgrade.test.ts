@@ -33,6 +33,7 @@ import {
   containerStatus,
   installAndUnseal,
   killContainer,
+  killVaultAndWaitUnsealed,
   leaderPod,
   node,
   pod,
@@ -40,7 +41,6 @@ import {
   sealStatus,
   unsealedLineAfter,
   waitAllUnsealed,
-  waitUnsealed,
   waitUntil,
   type Node,
   type VaultCluster,
@@ -170,19 +170,7 @@ describe(`upgrade from ${PREVIOUS.version} to ${VERSION}`, () => {
 
     // A 0.1.0 sidecar still does its job after the upgrade: its Vault container killed and
     // restarted sealed by the kubelet, it unseals it again.
-    const target = 'vault-1';
-    const restarts = containerStatus(await pod(c, target), 'vault').restartCount as number;
-    const killedAt = Date.now();
-    await killContainer(c, target, 'vault');
-    await waitUntil(
-      `${NAMESPACE}/${target} vault restarted`,
-      90_000,
-      async () => containerStatus(await pod(c, target), 'vault').restartCount > restarts,
-    );
-    await waitUnsealed(c, target, 120_000);
-    const line = await waitUntil(`${target}: its sidecar says unsealed`, 30_000, () =>
-      unsealedLineAfter(c, target, killedAt),
-    );
+    const { line } = await killVaultAndWaitUnsealed(c, 'vault-1');
     expect(line.fields['state']).toBe('unsealed');
   });
 
