@@ -4,7 +4,7 @@
 // `node dist/bench/footprint.js --imports`: resident memory after importing each dependency alone
 // (docs/footprint.md).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -33,6 +33,20 @@ export function runtimes(): Runtime[] {
   const list = [{ ...own, version: process.version }];
   if (own.key !== 'node24') list.push({ key: 'node24', node: node24, version: version(node24) });
   return list;
+}
+
+/**
+ * The Node options of an image's entrypoint: the arguments between `node` and the bundle in
+ * Dockerfile.<program>'s ENTRYPOINT, so the bench runs each bundle as its image does (the images
+ * check, scripts/images/check.mjs, holds the built image to the same shape). `--no-image-options`
+ * on the bench leaves them out, to measure what they change.
+ */
+export function imageNodeOptions(program: 'sidecar' | 'webhook'): string[] {
+  if (process.argv.includes('--no-image-options')) return [];
+  const text = readFileSync(join(repoRoot(), `Dockerfile.${program}`), 'utf8');
+  const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(text)?.[1];
+  if (!entrypoint) throw new Error(`Dockerfile.${program} has no exec-form ENTRYPOINT`);
+  return (JSON.parse(entrypoint) as string[]).slice(1, -1);
 }
 
 /**
@@ -93,12 +107,16 @@ export async function runtimeFootprints(options: {
 }): Promise<Record<string, RuntimeFootprint>> {
   const server = await startOpenBao({ storage: 'persistent' });
   const keysDir = mkdtempSync(join(tmpdir(), 'vau-bench-footprint-'));
+  // A directory of their own, as a mounted Secret is: the webhook watches the directory its TLS
+  // files are in, and in /tmp itself every other process's temporary files woke it (its idle CPU
+  // read 60 s/hour and its RSS grew from 72 to 87 MiB in 30 s; alone in a directory, neither).
+  const tlsDir = mkdtempSync(join(tmpdir(), 'vau-bench-footprint-tls-'));
   const children: ChildProcess[] = [];
   const out: Record<string, RuntimeFootprint> = {};
   try {
     const init = await server.init(5, 3);
     writeSecretVolume(keysDir, { 'init.json': init.rawJson });
-    const tls = await webhookTls(keysDir);
+    const tls = await webhookTls(tlsDir);
     const entry = (program: string): string =>
       options.entry === 'tsc'
         ? join(repoRoot(), 'dist', program, 'main.js')
@@ -106,7 +124,12 @@ export async function runtimeFootprints(options: {
     for (const rt of runtimes()) {
       const bare = spawnIdle(rt.node, ['-e', 'setInterval(() => {}, 1 << 30)'], {});
       const port = await freePort();
-      const sidecar = spawnIdle(rt.node, [...(options.sidecarArgs ?? []), entry('sidecar')], {
+      const sidecarArgs = [
+        ...imageNodeOptions('sidecar'),
+        ...(options.sidecarArgs ?? []),
+        entry('sidecar'),
+      ];
+      const sidecar = spawnIdle(rt.node, sidecarArgs, {
         VAULT_ADDR: server.addr,
         UNSEAL_KEYS_DIR: keysDir,
         UNSEAL_PODINFO_DIR: join(keysDir, 'no-podinfo'),
@@ -114,7 +137,7 @@ export async function runtimeFootprints(options: {
         LOG_LEVEL: 'error',
       });
       const [hook, hookOps] = await Promise.all([freePort(), freePort()]);
-      const webhook = spawnIdle(rt.node, [entry('webhook')], {
+      const webhook = spawnIdle(rt.node, [...imageNodeOptions('webhook'), entry('webhook')], {
         WEBHOOK_HOST: '127.0.0.1',
         WEBHOOK_PORT: String(hook),
         WEBHOOK_METRICS_PORT: String(hookOps),
@@ -162,6 +185,7 @@ export async function runtimeFootprints(options: {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
     await server.destroy();
     rmSync(keysDir, { recursive: true, force: true });
+    rmSync(tlsDir, { recursive: true, force: true });
   }
 }
 
@@ -174,8 +198,8 @@ async function webhookTls(dir: string): Promise<{ cert: string; key: string }> {
     dnsNames: ['localhost'],
     ipAddresses: ['127.0.0.1'],
   });
-  const cert = join(dir, '..', `${dir.split('/').pop()}-tls.crt`);
-  const key = join(dir, '..', `${dir.split('/').pop()}-tls.key`);
+  const cert = join(dir, 'tls.crt');
+  const key = join(dir, 'tls.key');
   writeFileSync(cert, leaf.certPem);
   writeFileSync(key, leaf.keyPem);
   return { cert, key };

@@ -13,6 +13,7 @@ import { freePorts, sleep, waitFor } from '../test/harness/ports.js';
 import { repoRoot } from '../test/harness/repo-root.js';
 import { startSidecar, type SidecarProcess } from '../test/harness/sidecar-process.js';
 import { createTestCa } from '../test/harness/test-ca.js';
+import { imageNodeOptions } from './footprint.js';
 import { call, observe } from './probe.js';
 import { cpuSecondsPrecise, rssMb } from './process-stats.js';
 
@@ -271,7 +272,8 @@ export async function webhookLoad(
     settings.entry === 'tsc'
       ? join(repoRoot(), 'dist', 'webhook', 'main.js')
       : join(repoRoot(), 'dist', 'bundle', 'webhook.mjs');
-  const child = spawn(process.execPath, [entry], {
+  // With the image's Node options (Dockerfile.webhook), on the test Node.
+  const child = spawn(process.execPath, [...imageNodeOptions('webhook'), entry], {
     env: {
       PATH: process.env['PATH'] ?? '',
       WEBHOOK_HOST: '127.0.0.1',

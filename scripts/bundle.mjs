@@ -40,6 +40,44 @@ const noAxios = {
   },
 };
 
+/**
+ * fastify (`lib/server.js`: https and http2), node-vault (https) and prom-client (its pushgateway:
+ * https) load these at import, and call them only on a path we do not take (an https or http2
+ * fastify server, node-vault's axios, a push) or take only with TLS configured. On Node 24,
+ * `node:https` costs about 8.5 MiB resident and `node:http2` 12.7 MiB (docs/footprint.md). Each
+ * dependency's import of them gets a stand-in that loads the real module at the first property
+ * read: they keep the module object and read `.createServer`, `.Agent`, `.request` when called.
+ * Our own code loads them on first use too (common/lazy-builtins.ts); the webhook, an https server,
+ * still loads https and tls at start, and no longer http2.
+ */
+const LAZY_BUILTINS = /^(node:)?(https|http2|tls)$/;
+const lazyBuiltin = (name) => `let real;
+const load = () => (real ??= require(${JSON.stringify(name)}));
+module.exports = new Proxy({}, {
+  get: (_, key) => load()[key],
+  has: (_, key) => key in load(),
+  ownKeys: () => Reflect.ownKeys(load()),
+  getOwnPropertyDescriptor: (_, key) => {
+    const found = Reflect.getOwnPropertyDescriptor(load(), key);
+    return found && { ...found, configurable: true };
+  },
+});`;
+
+const lazyTls = {
+  name: 'lazy-tls',
+  setup(build) {
+    build.onResolve({ filter: LAZY_BUILTINS }, (args) =>
+      args.importer.includes('/node_modules/')
+        ? { path: `node:${args.path.replace(/^node:/, '')}`, namespace: 'lazy-builtin' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
+      contents: lazyBuiltin(args.path),
+      loader: 'js',
+    }));
+  },
+};
+
 /** The package a bundled file came from: its nearest package.json with a name, under node_modules. */
 function packageOf(file, cache) {
   const parts = file.split('node_modules/');
@@ -83,7 +121,7 @@ for (const program of PROGRAMS) {
     legalComments: 'eof',
     metafile: true,
     logLevel: 'warning',
-    plugins: program === 'sidecar' ? [noAxios] : [],
+    plugins: program === 'sidecar' ? [noAxios, lazyTls] : [lazyTls],
     // debug (node-vault's) tries `require('supports-color')` in a try/catch: installed here only as
     // a dev dependency's, so it stays out, as it was out of the pruned node_modules (the image
     // check names any dev dependency in the bundle: scripts/images/check.mjs).

@@ -14,9 +14,9 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { createSecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import { watchDirectories, type DirWatcher } from '../common/dir-watcher.js';
+import { tlsModule } from '../common/lazy-builtins.js';
 import { displayPath } from './display-path.js';
 import { scrubSecrets } from './scrub.js';
 
@@ -79,7 +79,8 @@ export function materialProblem(
   }
   if (material.cert !== undefined && material.key !== undefined) {
     try {
-      createSecureContext({ cert: material.cert, key: material.key });
+      // node:tls only when a client certificate is configured (common/lazy-builtins.ts).
+      tlsModule().createSecureContext({ cert: material.cert, key: material.key });
     } catch (error) {
       const text = error instanceof Error ? scrubSecrets(error.message) : 'unusable';
       return { part: 'key', reason: `is not the key of the client certificate (${text})` };

@@ -4,8 +4,9 @@
 // from the environment (a namespace header breaks unseal on OpenBao 2.3+, a prefix changes the
 // path). So: explicit options only, our own wire under it (vault-transport.ts says why), and every
 // failure is turned into a fresh, secret-free value here, before anything else can see it.
-import { Agent, type AgentOptions } from 'node:https';
+import type { AgentOptions } from 'node:https';
 import nodeVault from 'node-vault';
+import { httpsModule } from '../common/lazy-builtins.js';
 import type { SealStatus } from './seal-round.js';
 import { isKeySetRejection, type UnsealAnswer } from './seal-round.js';
 import { displayAddress } from './display-path.js';
@@ -158,7 +159,10 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
   const source = 'current' in options.tls ? options.tls : undefined;
   const fixed = options.tls as TlsMaterial;
   const material = (): TlsMaterial => (source ? source.current() : fixed);
+  // Called by the transport at its first https request (none for an http:// VAULT_ADDR), and at the
+  // next one after the files change: node:https is loaded only then (common/lazy-builtins.ts).
   const agentsFor = (files: TlsMaterial): HttpsAgents => {
+    const { Agent } = httpsModule();
     const tls: AgentOptions = {
       rejectUnauthorized: !options.skipVerify,
       ...(files.ca !== undefined ? { ca: files.ca } : {}),
@@ -171,15 +175,13 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
       read: new Agent({ ...tls, keepAlive: true, maxSockets: 1, maxFreeSockets: 1 }),
     };
   };
-  const first = agentsFor(material());
   const transport = createTransport({
     address: shown,
-    httpsAgent: first.write,
-    keepAliveHttpsAgent: first.read,
+    httpsAgents: () => agentsFor(material()),
     deadlineMs: options.requestTimeoutMs,
   });
   // New files, new agents: the next request (and the next kept-alive read) uses them.
-  source?.onChange((files) => transport.replaceHttpsAgents(agentsFor(files)));
+  source?.onChange(() => transport.renewHttpsAgents());
 
   // After a TLS failure, the files are compared with what is in use (at most once a second): a
   // rotation whose watch event was lost is then picked up at the next request.

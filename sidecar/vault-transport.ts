@@ -15,8 +15,9 @@
 // construction instead: an explicit Agent never reads proxy variables (Node's NODE_USE_ENV_PROXY
 // applies to the global agents only), node:http never follows a redirect, and we count the bytes
 // and own the clock. Response headers are already capped by Node (--max-http-header-size, 16 KiB).
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
+import type { Agent as HttpsAgent } from 'node:https';
+import { httpModule, httpsModule } from '../common/lazy-builtins.js';
 import { scrubSecrets } from './scrub.js';
 import type { VaultFailure } from './vault-client.js';
 
@@ -53,13 +54,15 @@ export class TransportFailure extends Error {
 export interface TransportOptions {
   /** VAULT_ADDR as it may be shown (without userinfo, display-path.ts), for messages. */
   readonly address: string;
-  readonly httpsAgent: https.Agent;
   /**
-   * The same TLS settings with keep-alive on, for the reads (GET) only: the connection each read
-   * leaves open is the restart detector (`onConnectionLost`). Writes, which carry shares, always
-   * take a fresh connection, so a share is never written into a socket the server already closed.
+   * Builds the https agents, with the TLS settings of the moment: called at the first request to
+   * an https:// address, and again at the first one after `renewHttpsAgents()`. Never called for an
+   * http:// address, so node:https is never loaded there (common/lazy-builtins.ts). Both with the
+   * same TLS settings: `read` keeps its one connection alive (the restart detector,
+   * `onConnectionLost`), `write` does not, so a share is never written into a socket the server
+   * already closed.
    */
-  readonly keepAliveHttpsAgent?: https.Agent;
+  readonly httpsAgents: () => HttpsAgents;
   readonly deadlineMs: number;
   readonly maxAnswerBytes?: number;
 }
@@ -74,10 +77,10 @@ export interface Transport {
    */
   onConnectionLost(listener: () => void): void;
   /**
-   * Uses new https agents from the next request on (the TLS files changed). The old ones are
+   * Builds new https agents at the next https request (the TLS files changed). The old ones are
    * destroyed once their requests in flight end; their connection closing is not reported as lost.
    */
-  replaceHttpsAgents(agents: HttpsAgents): void;
+  renewHttpsAgents(): void;
   /** Aborts every request in flight and refuses new ones. */
   close(): void;
 }
@@ -163,7 +166,7 @@ function exchange(x: Exchange): Promise<NodeVaultResponse> {
   return new Promise((resolve, reject) => {
     // Settle at once on abort, whatever phase the socket is in; `signal` also destroys it.
     x.signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
-    const request = (x.url.protocol === 'https:' ? https : http).request(
+    const request = (x.url.protocol === 'https:' ? httpsModule() : httpModule()).request(
       x.url,
       {
         method: x.method,
@@ -221,8 +224,8 @@ function watchFreeSockets(agents: readonly http.Agent[], lost: () => void): { st
 
 /** The two https agents: fresh connections for writes, one kept-alive, watched one for reads. */
 export interface HttpsAgents {
-  readonly write: https.Agent;
-  readonly read: https.Agent;
+  readonly write: HttpsAgent;
+  readonly read: HttpsAgent;
 }
 
 /**
@@ -263,18 +266,24 @@ export function createTransport(options: TransportOptions): Transport {
   // Writes: keepAlive off, a fresh connection each, so a share never meets a half-dead pooled
   // socket. Reads: one kept-alive connection, watched (see onConnectionLost). Explicit agents for
   // http too: never the (possibly proxied) global one.
-  const httpAgent = new http.Agent({ keepAlive: false });
-  const readHttpAgent = new http.Agent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1 });
-  let httpsAgents: HttpsAgents = {
-    write: options.httpsAgent,
-    read: options.keepAliveHttpsAgent ?? options.httpsAgent,
-  };
+  const { Agent } = httpModule();
+  const httpAgent = new Agent({ keepAlive: false });
+  const readHttpAgent = new Agent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1 });
   const listeners: (() => void)[] = [];
   const lost = (): void => {
     for (const listener of listeners) listener();
   };
   const httpWatch = watchFreeSockets([readHttpAgent], lost);
-  let httpsWatch = watchFreeSockets([httpsAgents.read], lost);
+  // Built at the first https request, not here: an http:// server never needs them.
+  let httpsAgents: HttpsAgents | undefined;
+  let httpsWatch: { stop(): void } | undefined;
+  const currentHttpsAgents = (): HttpsAgents => {
+    if (!httpsAgents) {
+      httpsAgents = options.httpsAgents();
+      httpsWatch = watchFreeSockets([httpsAgents.read], lost);
+    }
+    return httpsAgents;
+  };
   const use = createAgentUse();
   const maxBytes = options.maxAnswerBytes ?? MAX_ANSWER_BYTES;
   const pending = new Set<AbortController>();
@@ -299,20 +308,20 @@ export function createTransport(options: TransportOptions): Transport {
   };
 
   const agentFor = (tls: boolean, read: boolean): http.Agent => {
-    if (tls) return read ? httpsAgents.read : httpsAgents.write;
-    return read ? readHttpAgent : httpAgent;
+    if (!tls) return read ? readHttpAgent : httpAgent;
+    const agents = currentHttpsAgents();
+    return read ? agents.read : agents.write;
   };
 
   return {
     onConnectionLost(listener) {
       listeners.push(listener);
     },
-    replaceHttpsAgents(next) {
-      const old = httpsAgents;
-      httpsWatch.stop();
-      httpsAgents = next;
-      httpsWatch = watchFreeSockets([next.read], lost);
-      use.retire([old.write, old.read]);
+    renewHttpsAgents() {
+      if (!httpsAgents) return;
+      httpsWatch?.stop();
+      use.retire([httpsAgents.write, httpsAgents.read]);
+      httpsAgents = undefined;
     },
     async send(request) {
       if (closed) throw stopping();
@@ -345,8 +354,9 @@ export function createTransport(options: TransportOptions): Transport {
     close() {
       closed = true;
       httpWatch.stop();
-      httpsWatch.stop();
-      for (const agent of [readHttpAgent, httpsAgents.read, httpsAgents.write]) agent.destroy();
+      httpsWatch?.stop();
+      const https = httpsAgents ? [httpsAgents.read, httpsAgents.write] : [];
+      for (const agent of [readHttpAgent, ...https]) agent.destroy();
       for (const controller of pending) controller.abort(CLOSED);
     },
   };

@@ -130,7 +130,8 @@ export const SETTING_DOCS = {
     default: '96Mi',
     meaning:
       'Memory request of the injected container (a Kubernetes quantity). The sidecar measured ' +
-      '71 to 81 MB resident: a request below that lets the scheduler overcommit the node.',
+      '65 to 67 MiB resident idle on Node 24 (76 to 81 MiB in a 30-minute soak of the layout ' +
+      'before the bundle): a request below that lets the scheduler overcommit the node.',
   },
   SIDECAR_CPU_LIMIT: {
     default: '200m',

@@ -228,6 +228,17 @@ async function imageConfig(image) {
 
 const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
 
+/**
+ * The ENTRYPOINT of Dockerfile.<program>, exec form: node, its options (each Dockerfile says why
+ * it has them, docs/footprint.md measures them), then the bundle. The bench runs the bundles with
+ * the same options (bench/footprint.ts), so the built image must carry exactly these.
+ */
+function dockerfileEntrypoint(program) {
+  const text = readFileSync(join(root, `Dockerfile.${program}`), 'utf8');
+  const line = /^ENTRYPOINT (\[.*\])$/m.exec(text)?.[1];
+  return line ? JSON.parse(line) : [];
+}
+
 async function checkImageConfig(label, image, entry) {
   await check(
     `${label}: image config (USER 65532:65532, exec-form node entrypoint, OCI labels)`,
@@ -249,15 +260,16 @@ async function checkImageConfig(label, image, entry) {
       );
       const problems = [];
       if (config.User !== '65532:65532') problems.push(`User is ${JSON.stringify(config.User)}`);
-      // Node, its options (docs/footprint.md says why each), then the bundle.
+      // Node, its options (the Dockerfile says why each), then the bundle: as the Dockerfile has it.
       const ep = config.Entrypoint ?? [];
+      const wanted = dockerfileEntrypoint(entry.endsWith('sidecar.mjs') ? 'sidecar' : 'webhook');
       const fits =
         ep[0] === '/nodejs/bin/node' &&
         ep.at(-1) === entry &&
-        ep.slice(1, -1).every((arg) => arg.startsWith('--'));
+        JSON.stringify(ep) === JSON.stringify(wanted);
       if (!fits) {
         problems.push(
-          `Entrypoint is ${JSON.stringify(config.Entrypoint)}, wanted ["/nodejs/bin/node", --options…, "${entry}"]`,
+          `Entrypoint is ${JSON.stringify(config.Entrypoint)}, wanted ${JSON.stringify(wanted)} (the Dockerfile's, ending in "${entry}")`,
         );
       }
       if (!(config.Env ?? []).includes('NODE_ENV=production'))

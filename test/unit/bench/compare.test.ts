@@ -136,6 +136,26 @@ describe('compare', () => {
         (r: any): void => void (r.footprint.node20.webhook_idle_rss_mb = 60 * 1.3),
         true,
       ],
+      // The bundles' idle RSS has a 10% margin (RSS_TOLERANCE): an ES import of node:http on
+      // Node 24 (+11 MiB on 65, 16%) is flagged, in MiB and as a ratio …
+      [
+        'sidecar idle RSS, Node 24',
+        (r: any): void => void (r.footprint.node24.sidecar_idle_rss_mb = 73 * 1.16),
+        true,
+      ],
+      [
+        'sidecar idle RSS / bare node, Node 24',
+        (r: any): void => void (r.footprint.node24.sidecar_idle_rss_ratio = 1.66 * 1.16),
+        true,
+      ],
+      // … while 9% more is inside the margin.
+      [
+        'webhook idle RSS, Node 24',
+        (r: any): void => void (r.footprint.node24.webhook_idle_rss_mb *= 1.09),
+        false,
+      ],
+      // Time keeps the 25% margin: 16% longer is not flagged.
+      ['time-to-unseal, median', (r: any): void => void (r.ttu.median_ms = 23.5 * 1.16), false],
       // Idle CPU, now resolved in nanoseconds: 2.6 → 3.4 s/hour is flagged.
       [
         'sidecar idle CPU, Node 24',

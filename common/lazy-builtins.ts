@@ -1,0 +1,30 @@
+// Node's network modules, loaded with require() when a path first needs them, never by a static
+// import (docs/footprint.md measures each, Node 24):
+// - `import … from 'node:http'` costs about 13 MiB more than `require('node:http')`: an ES module
+//   import reads every export of the module, and node:http's WebSocket, CloseEvent and
+//   MessageEvent are getters that load undici, which loads node:tls and node:http2.
+// - node:https (with node:tls and OpenSSL's TLS code) costs about 8.5 MiB, and a sidecar whose
+//   VAULT_ADDR is http:// with no TLS files never needs it.
+// Node caches each module, so later calls are a lookup. The bundle gives the dependencies' own
+// imports of https, http2 and tls the same treatment (scripts/bundle.mjs, `lazy-tls`).
+import { createRequire } from 'node:module';
+import type * as Http from 'node:http';
+import type * as Https from 'node:https';
+import type * as Tls from 'node:tls';
+
+const load = createRequire(import.meta.url);
+
+/** `node:http`, without the exports that load undici. */
+export function httpModule(): typeof Http {
+  return load('node:http') as typeof Http;
+}
+
+/** `node:https`, loaded on first call. */
+export function httpsModule(): typeof Https {
+  return load('node:https') as typeof Https;
+}
+
+/** `node:tls`, loaded on first call. */
+export function tlsModule(): typeof Tls {
+  return load('node:tls') as typeof Tls;
+}
