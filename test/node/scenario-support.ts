@@ -159,13 +159,16 @@ export async function sidecarStatus(c: VaultCluster, pod: string): Promise<any> 
   return response.json();
 }
 
+/** The sidecar's /metrics, as Prometheus scrapes it from the pod IP. */
+export async function sidecarMetrics(c: VaultCluster, pod: string): Promise<string> {
+  const ip = await c.k.podIp(c.ns, pod);
+  const response = await fetch(`http://${ip}:8210/metrics`, { signal: AbortSignal.timeout(5_000) });
+  return response.text();
+}
+
 /** A counter of the sidecar's /metrics (summed over labels). */
 export async function sidecarCounter(c: VaultCluster, pod: string, name: string): Promise<number> {
-  const ip = await c.k.podIp(c.ns, pod);
-  const text = await (
-    await fetch(`http://${ip}:8210/metrics`, { signal: AbortSignal.timeout(5_000) })
-  ).text();
-  return text
+  return (await sidecarMetrics(c, pod))
     .split('\n')
     .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
     .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
@@ -512,17 +515,31 @@ export async function withWebhookSettings(
       '--timeout',
       '180s',
     ]);
-    // The old pods may still be terminating after --wait: wait until only new ones are left.
-    await waitUntil('webhook pods all on the new settings', 120_000, async () => {
-      const pods = JSON.parse(
-        await k.kubectlOk(['get', 'pods', '-n', WEBHOOK_NAMESPACE, '-o', 'json']),
-      ).items as any[];
-      return pods.every((p) => ready(p.spec.containers[0].env ?? []));
-    });
+    await waitForWebhookPods(k, 'on the new settings', 120_000, (p) =>
+      ready(p.spec.containers[0].env ?? []),
+    );
     await body();
   } finally {
     await rollbackWebhook(k);
   }
+}
+
+/**
+ * Waits until the webhook has pods and every one of them `fits`: after `helm upgrade --wait` or a
+ * rollback the old pods may still be terminating, so only the new ones must be left.
+ */
+export async function waitForWebhookPods(
+  k: Node,
+  what: string,
+  timeoutMs: number,
+  fits: (pod: any) => boolean,
+): Promise<void> {
+  await waitUntil(`webhook pods all ${what}`, timeoutMs, async () => {
+    const pods = JSON.parse(
+      await k.kubectlOk(['get', 'pods', '-n', WEBHOOK_NAMESPACE, '-o', 'json']),
+    ).items as any[];
+    return pods.length > 0 && pods.every(fits);
+  });
 }
 
 /** The suite's webhook release back to its previous revision (helm rollback), waited for. */

@@ -39,8 +39,10 @@ import {
   pod,
   recreatePod,
   sealStatus,
+  sidecarMetrics,
   unsealedLineAfter,
   waitAllUnsealed,
+  waitForWebhookPods,
   waitUntil,
   type Node,
   type VaultCluster,
@@ -58,11 +60,9 @@ let c: VaultCluster;
 
 /** The version the pod's sidecar says it is (`vault_autounseal_build_info`), read from its pod IP. */
 async function sidecarVersion(name: string): Promise<string> {
-  const ip = await k.podIp(NAMESPACE, name);
-  const text = await (
-    await fetch(`http://${ip}:8210/metrics`, { signal: AbortSignal.timeout(5_000) })
-  ).text();
-  const line = text.split('\n').find((l) => l.startsWith('vault_autounseal_build_info{'));
+  const line = (await sidecarMetrics(c, name))
+    .split('\n')
+    .find((l) => l.startsWith('vault_autounseal_build_info{'));
   const version = line ? /version="([^"]+)"/.exec(line)?.[1] : undefined;
   if (!version) throw new Error(`${NAMESPACE}/${name}: no vault_autounseal_build_info on /metrics`);
   return version;
@@ -98,19 +98,14 @@ async function deployWebhook(verb: 'install' | 'upgrade', release: WebhookReleas
 }
 
 async function webhookPodsOn(image: string): Promise<void> {
-  await waitUntil(`webhook pods all on ${image}`, 180_000, async () => {
-    const pods = JSON.parse(
-      await k.kubectlOk(['get', 'pods', '-n', WEBHOOK_NAMESPACE, '-o', 'json']),
-    ).items as any[];
-    return (
-      pods.length > 0 &&
-      pods.every(
-        (p) =>
-          p.spec.containers[0].image === image &&
-          (p.status?.conditions ?? []).some((x: any) => x.type === 'Ready' && x.status === 'True'),
-      )
-    );
-  });
+  await waitForWebhookPods(
+    k,
+    `on ${image} and Ready`,
+    180_000,
+    (p) =>
+      p.spec.containers[0].image === image &&
+      (p.status?.conditions ?? []).some((x: any) => x.type === 'Ready' && x.status === 'True'),
+  );
 }
 
 async function deploymentImage(): Promise<string> {
