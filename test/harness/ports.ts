@@ -58,10 +58,33 @@ function kernelPort(): Promise<number> {
   });
 }
 
-const span = spanOutside(ephemeralRange());
-// Each process walks the span from its own random starting point and never hands out a port twice
-// until it wraps, so a killed server's ports stay its own until it restarts, and two test
-// processes rarely meet.
+/** How many slices the span is cut into, one per vitest worker (at most this many at once). */
+export const WORKER_SLICES = 8;
+
+/**
+ * The part of `span` that vitest worker `poolId` (its VITEST_POOL_ID, 1 to maxWorkers) hands out
+ * ports from; the whole span outside vitest. Integration files run side by side, and a server
+ * binds some ports long after they were chosen (OpenBao its cluster port, at unseal; a sealed
+ * server never): a port one worker chose but its server has not bound yet looks free to another.
+ * Disjoint slices mean one worker never hands out another's port. A child process (the demo)
+ * inherits its worker's slice.
+ */
+export function workerSpan(
+  whole: readonly [number, number],
+  poolId: string | undefined,
+): readonly [number, number] {
+  const id = Number(poolId);
+  if (!Number.isInteger(id) || id < 1) return whole;
+  const size = Math.floor((whole[1] - whole[0] + 1) / WORKER_SLICES);
+  const from = whole[0] + ((id - 1) % WORKER_SLICES) * size;
+  return [from, from + size - 1];
+}
+
+const outside = spanOutside(ephemeralRange());
+const span = outside && workerSpan(outside, process.env['VITEST_POOL_ID']);
+// Each process walks its span from its own random starting point and never hands out a port twice
+// until it wraps, so a killed server's ports stay its own until it restarts, and two processes
+// of one worker rarely meet.
 let cursor = span ? Math.floor(Math.random() * (span[1] - span[0] + 1)) : 0;
 
 /** A port that was free on 127.0.0.1 a moment ago, outside the ephemeral range when possible. */

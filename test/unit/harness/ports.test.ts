@@ -8,6 +8,8 @@ import {
   freePorts,
   LOWEST_PORT,
   spanOutside,
+  WORKER_SLICES,
+  workerSpan,
 } from '../../harness/ports.js';
 
 describe('ephemeralRange', () => {
@@ -41,6 +43,29 @@ describe('spanOutside', () => {
   });
 });
 
+describe('workerSpan', () => {
+  const whole = [LOWEST_PORT, 32_767] as const;
+
+  it('gives each vitest worker its own part of the span, none shared', () => {
+    const slices = Array.from({ length: WORKER_SLICES }, (_, i) =>
+      workerSpan(whole, String(i + 1)),
+    );
+    for (const [i, [from, to]] of slices.entries()) {
+      expect(from).toBeGreaterThanOrEqual(whole[0]);
+      expect(to).toBeLessThanOrEqual(whole[1]);
+      expect(to - from + 1).toBeGreaterThan(2_000);
+      if (i > 0) expect(from).toBeGreaterThan(slices[i - 1]![1]);
+    }
+  });
+
+  it('wraps past the last slice, and keeps the whole span outside vitest', () => {
+    expect(workerSpan(whole, String(WORKER_SLICES + 1))).toEqual(workerSpan(whole, '1'));
+    expect(workerSpan(whole, undefined)).toEqual(whole);
+    expect(workerSpan(whole, '0')).toEqual(whole);
+    expect(workerSpan(whole, 'x')).toEqual(whole);
+  });
+});
+
 describe('freePort', () => {
   const [low, high] = ephemeralRange();
   const span = spanOutside([low, high]);
@@ -49,9 +74,11 @@ describe('freePort', () => {
     expect(span).toBeDefined();
     const ports = await freePorts(20);
     expect(new Set(ports).size).toBe(20);
+    // Within this worker's own slice of the span.
+    const [from, to] = workerSpan(span!, process.env['VITEST_POOL_ID']);
     for (const port of ports) {
-      expect(port).toBeGreaterThanOrEqual(span![0]);
-      expect(port).toBeLessThanOrEqual(span![1]);
+      expect(port).toBeGreaterThanOrEqual(from);
+      expect(port).toBeLessThanOrEqual(to);
     }
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(ports[0], '127.0.0.1', resolve));
