@@ -4,7 +4,8 @@
 // that itself meets "restricted" as the examples set it (the official chart's uid 100, gid
 // 1000, fsGroup 1000, plus the restricted container settings). Both opt-in paths: the pod label
 // (deploy/examples/vault-helm-values.yaml) and the namespace label (namespace-opt-in.yaml).
-// The namespace must really enforce: a pod without the restricted settings is refused there.
+// The namespace must really enforce: a pod without the restricted settings is refused there. The
+// example's StatefulSet runs there with each server's image, OpenBao and HashiCorp Vault.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { node, waitUntil, type Node } from './harness/node.js';
 import { injectedSidecar, serverPod } from './harness/pods.js';
@@ -16,7 +17,8 @@ const RESTRICTED = {
 };
 const BY_POD_LABEL = 'psa-pod-label';
 const BY_NAMESPACE = 'psa-namespace-label';
-const EXAMPLE = 'psa-example';
+const SERVERS = ['openbao', 'vault'] as const;
+const example = (server: (typeof SERVERS)[number]): string => `psa-example-${server}`;
 let k: Node;
 
 beforeAll(async () => {
@@ -34,7 +36,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await k?.deleteNamespace(BY_POD_LABEL);
   await k?.deleteNamespace(BY_NAMESPACE);
-  await k?.deleteNamespace(EXAMPLE);
+  await Promise.all(SERVERS.map((server) => k?.deleteNamespace(example(server))));
 });
 
 async function admittedAndRunning(namespace: string, pod: Record<string, unknown>): Promise<void> {
@@ -78,33 +80,41 @@ describe('Pod Security "restricted" on the Vault namespace', () => {
     await admittedAndRunning(BY_NAMESPACE, serverPod({ name: 'vault-0', namespace: BY_NAMESPACE }));
   });
 
-  it("runs the example values' StatefulSet there: every pod admitted, the sidecar and the server running", async () => {
-    // deploy/examples/vault-helm-values.yaml as the quick start installs it; the StatefulSet
-    // controller creates the pods, so a refusal shows as no pod at all (FailedCreate events).
-    await installVault(k, EXAMPLE, {
-      server: 'openbao',
-      native: true,
-      namespaceLabels: RESTRICTED,
-    });
-    for (const name of PODS) {
-      const running = await waitUntil(`${name} running under "restricted"`, 180_000, async () => {
-        const got = await k.kubectl(['get', 'pod', '-n', EXAMPLE, name, '-o', 'json']);
-        if (got.code !== 0) return undefined;
-        const pod = JSON.parse(got.stdout);
-        const statuses = [
-          ...(pod.status?.initContainerStatuses ?? []),
-          ...(pod.status?.containerStatuses ?? []),
-        ];
-        const started = (container: string): boolean =>
-          statuses.some((s: any) => s.name === container && s.state?.running);
-        return started('vault') && started('vault-autounseal') ? pod : undefined;
+  it.concurrent.each(SERVERS)(
+    "runs the example values' StatefulSet there with %s: every pod admitted, the sidecar and the server running",
+    async (server) => {
+      const ns = example(server);
+      // deploy/examples/vault-helm-values.yaml as the quick start installs it; the StatefulSet
+      // controller creates the pods, so a refusal shows as no pod at all (FailedCreate events).
+      await installVault(k, ns, {
+        server,
+        native: true,
+        namespaceLabels: RESTRICTED,
       });
-      expect(injectedSidecar(running), `${name}: the sidecar was injected`).toBeDefined();
-    }
-    const events = await k.kubectl(['get', 'events', '-n', EXAMPLE, '-o', 'json']);
-    const refusals = JSON.parse(events.stdout).items.filter(
-      (e: any) => e.reason === 'FailedCreate',
-    );
-    expect(refusals.map((e: any) => e.message)).toEqual([]);
-  });
+      for (const name of PODS) {
+        const running = await waitUntil(
+          `${ns}/${name} running under "restricted"`,
+          180_000,
+          async () => {
+            const got = await k.kubectl(['get', 'pod', '-n', ns, name, '-o', 'json']);
+            if (got.code !== 0) return undefined;
+            const pod = JSON.parse(got.stdout);
+            const statuses = [
+              ...(pod.status?.initContainerStatuses ?? []),
+              ...(pod.status?.containerStatuses ?? []),
+            ];
+            const started = (container: string): boolean =>
+              statuses.some((s: any) => s.name === container && s.state?.running);
+            return started('vault') && started('vault-autounseal') ? pod : undefined;
+          },
+        );
+        expect(injectedSidecar(running), `${name}: the sidecar was injected`).toBeDefined();
+      }
+      const events = await k.kubectl(['get', 'events', '-n', ns, '-o', 'json']);
+      const refusals = JSON.parse(events.stdout).items.filter(
+        (e: any) => e.reason === 'FailedCreate',
+      );
+      expect(refusals.map((e: any) => e.message)).toEqual([]);
+    },
+  );
 });
