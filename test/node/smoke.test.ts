@@ -3,7 +3,7 @@
 // sidecar is an initContainers entry with restartPolicy Always, the kubelet starts it before the
 // server, probes it, and its /readyz answers from the host on the pod's IP.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IMAGES, node, type Node } from './harness/node.js';
+import { IMAGES, node, waitUntil, type Node } from './harness/node.js';
 import { serverPod } from './harness/pods.js';
 
 const NAMESPACE = 'smoke';
@@ -51,10 +51,15 @@ describe.each([
     const ip = await k.podIp(NAMESPACE, name);
     const readyz = await fetch(`http://${ip}:8210/readyz`, { signal: AbortSignal.timeout(5_000) });
     expect(readyz.status).toBe(200);
-    // The server is reachable the same way: uninitialised, sealed, as it started.
-    const health = await fetch(`http://${ip}:8200/v1/sys/seal-status`, {
-      signal: AbortSignal.timeout(5_000),
+    // The server is reachable the same way: uninitialised, sealed, as it started. The pod is Ready
+    // once its containers run (the server has no readiness probe here), which can be before the
+    // server listens: on a fresh machine Vault's first start took longer than the sidecar's.
+    const health = await waitUntil(`${name}'s API on ${ip}:8200`, 60_000, async () => {
+      const answer = await fetch(`http://${ip}:8200/v1/sys/seal-status`, {
+        signal: AbortSignal.timeout(5_000),
+      }).catch(() => undefined);
+      return answer?.ok ? answer.json() : undefined;
     });
-    expect(await health.json()).toMatchObject({ initialized: false, sealed: true });
+    expect(health).toMatchObject({ initialized: false, sealed: true });
   });
 });
