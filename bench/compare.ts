@@ -93,6 +93,35 @@ const FOOTPRINT: readonly Measure[] = ['node20', 'node24'].flatMap((key): Measur
   ];
 });
 
+/**
+ * The webhook under load on the images' Node 24 with the image's options (bench/measures.ts): what
+ * a cluster runs, beside the same load on the test Node below.
+ */
+const IMAGE_LOAD: readonly Measure[] = (() => {
+  const run = (r: BenchResults, key: 'c1' | 'c16' | 'c64'): LoadResult | undefined =>
+    r.webhook_by_runtime?.['node24']?.[key];
+  return [
+    ...(['c1', 'c16', 'c64'] as const).map((key): Measure => ({
+      name: `webhook at concurrency ${key.slice(1)}, Node 24`,
+      unit: 'req/s',
+      better: 'higher',
+      read: (r) => run(r, key)?.rps,
+    })),
+    ...(['c16', 'c64'] as const).map((key): Measure => ({
+      name: `webhook p99 at concurrency ${key.slice(1)}, Node 24`,
+      unit: 'ms',
+      better: 'lower',
+      read: (r) => run(r, key)?.p99_ms,
+    })),
+    {
+      name: 'webhook RSS under load, Node 24',
+      unit: 'MiB',
+      better: 'lower',
+      read: (r) => r.webhook_by_runtime?.['node24']?.peak_rss_mb,
+    },
+  ];
+})();
+
 export const MEASURES: readonly Measure[] = [
   ...FOOTPRINT,
   { name: 'time-to-unseal, median', unit: 'ms', better: 'lower', read: (r) => r.ttu?.median_ms },
@@ -160,6 +189,7 @@ export const MEASURES: readonly Measure[] = [
       return typeof peak === 'number' ? peak : undefined;
     },
   },
+  ...IMAGE_LOAD,
   {
     name: 'floor: time-to-unseal, median',
     unit: 'ms',

@@ -99,7 +99,12 @@ try {
     await unsealed();
   }
   const cpu0 = cpuSecondsPrecise(sidecar.pid ?? 0);
-  await sleep(idleSeconds * 1_000);
+  // RSS every 5 s over the idle window: its highest, for a long idle (a soak) as well as the end.
+  let rssMax = 0;
+  for (let waited = 0; waited < idleSeconds; waited += 5) {
+    await sleep(Math.min(5, idleSeconds - waited) * 1_000);
+    rssMax = Math.max(rssMax, rssMb(sidecar.pid ?? 0));
+  }
   const idleCpu = ((cpuSecondsPrecise(sidecar.pid ?? 0) - cpu0) * 3600) / idleSeconds;
   const rss = rssMb(sidecar.pid ?? 0);
   const peak = Number(readFileSync(join(memDir, 'memory.max_usage_in_bytes'), 'utf8')) / 2 ** 20;
@@ -108,7 +113,7 @@ try {
   console.log(
     `sidecar ${[...nodeOptions, entry.replace(`${repoRoot()}/`, '')].join(' ')} on ${node24.version} in a cgroup (cpu ${CPU_MILLI}m, memory 128Mi): ` +
       `time-to-unseal median ${t.median_ms} ms, max ${t.max_ms} ms (n=${t.n}); RSS after ${idleSeconds} s idle ` +
-      `${Math.round(rss * 10) / 10} MiB; idle CPU ${Math.round(idleCpu * 10) / 10} s/hour; cgroup peak ${Math.round(peak * 10) / 10} MiB ` +
+      `${Math.round(rss * 10) / 10} MiB (highest ${Math.round(rssMax * 10) / 10}, sampled every 5 s); idle CPU ${Math.round(idleCpu * 10) / 10} s/hour; cgroup peak ${Math.round(peak * 10) / 10} MiB ` +
       `(page cache included); throttled periods ${throttled}`,
   );
   // Wait for the exit: a cgroup with a process still in it cannot be removed.

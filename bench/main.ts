@@ -10,6 +10,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { repoRoot } from '../test/harness/repo-root.js';
 import {
+  type LoadResult,
   raftColdStart,
   sidecarFootprint,
   singleNode,
@@ -17,8 +18,13 @@ import {
   type Settings,
 } from './measures.js';
 import { compare, MEASURES, renderComparison } from './compare.js';
-import { plantedImport, runtimeFootprints } from './footprint.js';
-import { renderFootprint, renderMarkdown, type BenchResults } from './report.js';
+import { plantedImport, runtimeFootprints, runtimes } from './footprint.js';
+import {
+  renderFootprint,
+  renderMarkdown,
+  type BenchResults,
+  type WebhookRuntimeLoad,
+} from './report.js';
 import { summarise } from './stats.js';
 
 const quick = process.argv.includes('--quick');
@@ -72,8 +78,26 @@ async function main(): Promise<number> {
   const single = await singleNode(settings);
   settings.say('3. raft: 3 nodes cold-started together');
   const raft = await raftColdStart(settings);
-  settings.say('4. webhook under load');
-  const webhook = await webhookLoad(settings);
+  settings.say("4. webhook under load, per runtime (the image's Node options)");
+  const byRuntime: Record<string, WebhookRuntimeLoad> = {};
+  let webhook: Awaited<ReturnType<typeof webhookLoad>> | undefined;
+  for (const rt of runtimes()) {
+    const load = await webhookLoad(settings, rt);
+    const run = (n: number): LoadResult => {
+      const found = load.runs.find((r) => r.connections === n);
+      if (!found) throw new Error(`no webhook run at concurrency ${n}`);
+      return found;
+    };
+    byRuntime[rt.key] = {
+      node: rt.version,
+      c1: run(1),
+      c16: run(16),
+      c64: run(64),
+      peak_rss_mb: round(load.peakRssMb),
+    };
+    if (rt.node === process.execPath) webhook = load;
+  }
+  if (!webhook) throw new Error("no webhook run on the bench's own Node");
 
   const ttu = summarise(single.ttu);
   const ttuFloor = summarise(single.ttuFloor);
@@ -93,6 +117,7 @@ async function main(): Promise<number> {
       ...Object.fromEntries(webhook.runs.map((r) => [`c${r.connections}`, r])),
       peak_rss_mb: round(webhook.peakRssMb),
     },
+    webhook_by_runtime: byRuntime,
     sidecar: {
       idle_rss_mb: round(footprint.idleRssMb),
       idle_cpu_s_per_hour: round((footprint.idleCpuSeconds * 3600) / footprint.idleSeconds, 2),

@@ -13,7 +13,7 @@ import { freePorts, sleep, waitFor } from '../test/harness/ports.js';
 import { repoRoot } from '../test/harness/repo-root.js';
 import { startSidecar, type SidecarProcess } from '../test/harness/sidecar-process.js';
 import { createTestCa } from '../test/harness/test-ca.js';
-import { imageNodeOptions } from './footprint.js';
+import { imageNodeOptions, type Runtime } from './footprint.js';
 import { call, observe } from './probe.js';
 import { cpuSecondsPrecise, rssMb } from './process-stats.js';
 
@@ -253,9 +253,13 @@ export interface LoadResult {
   readonly requests: number;
 }
 
-/** Measure 4 and the webhook part of 5: `POST /mutate` over HTTPS at several concurrencies. */
+/**
+ * Measure 4 and the webhook part of 5: `POST /mutate` over HTTPS at several concurrencies, on one
+ * runtime (the test Node, or the images' Node 24), peak RSS sampled every 200 ms throughout.
+ */
 export async function webhookLoad(
   settings: Settings,
+  runtime: Pick<Runtime, 'key' | 'node'>,
 ): Promise<{ runs: LoadResult[]; peakRssMb: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'vau-bench-webhook-'));
   const ca = await createTestCa('bench CA');
@@ -272,8 +276,8 @@ export async function webhookLoad(
     settings.entry === 'tsc'
       ? join(repoRoot(), 'dist', 'webhook', 'main.js')
       : join(repoRoot(), 'dist', 'bundle', 'webhook.mjs');
-  // With the image's Node options (Dockerfile.webhook), on the test Node.
-  const child = spawn(process.execPath, [...imageNodeOptions('webhook'), entry], {
+  // With the image's Node options (Dockerfile.webhook).
+  const child = spawn(runtime.node, [...imageNodeOptions('webhook'), entry], {
     env: {
       PATH: process.env['PATH'] ?? '',
       WEBHOOK_HOST: '127.0.0.1',
@@ -317,7 +321,9 @@ export async function webhookLoad(
         errors: result.errors + result.timeouts + result.non2xx,
         requests: result.requests.total,
       });
-      settings.say(`  c${connections}: ${Math.round(result.requests.average)} req/s`);
+      settings.say(
+        `  ${runtime.key} c${connections}: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms`,
+      );
     }
     return { runs, peakRssMb };
   } finally {

@@ -3,12 +3,27 @@ import type { Summary } from './stats.js';
 import type { LoadResult } from './measures.js';
 import type { RuntimeFootprint } from './footprint.js';
 
+export interface WebhookRuntimeLoad {
+  /** `process.version` of the runtime. */
+  readonly node: string;
+  readonly c1: LoadResult;
+  readonly c16: LoadResult;
+  readonly c64: LoadResult;
+  readonly peak_rss_mb: number;
+}
+
 export interface BenchResults {
   readonly machine: Readonly<Record<string, string | number>>;
   readonly ttu: Summary & { readonly floor_median_ms: number; readonly floor_p95_ms: number };
   readonly api_seal: Summary & { readonly floor_median_ms: number };
   readonly raft_cold_start: Summary & { readonly floor_median_ms: number };
+  /** The webhook under load on the bench's own Node (the test Node): c1, c16, c64, peak_rss_mb. */
   readonly webhook: Readonly<Record<string, LoadResult | number>>;
+  /**
+   * The same load per runtime (`node20`, `node24`), each with the image's Node options: Node 24 is
+   * what the image runs. The bench's own runtime is the run in `webhook` too (measured once).
+   */
+  readonly webhook_by_runtime?: Readonly<Record<string, WebhookRuntimeLoad>>;
   readonly sidecar: {
     readonly idle_rss_mb: number;
     readonly idle_cpu_s_per_hour: number;
@@ -116,6 +131,13 @@ export function renderMarkdown(r: BenchResults): string {
       (run) =>
         `| webhook at concurrency ${run.connections} | ${run.rps} req/s, p50 ${run.p50_ms} ms, p99 ${run.p99_ms} ms, ${run.errors} errors | | | – |`,
     );
+  const byRuntime = Object.values(r.webhook_by_runtime ?? {}).flatMap((w) => [
+    ...[w.c1, w.c16, w.c64].map(
+      (run) =>
+        `| webhook at concurrency ${run.connections}, ${w.node} | ${run.rps} req/s, p50 ${run.p50_ms} ms, p99 ${run.p99_ms} ms, ${run.errors} errors | | | – |`,
+    ),
+    `| webhook RSS, peak under load, ${w.node} | ${w.peak_rss_mb} MiB | | ≤ 80 MiB | ${mark(w.peak_rss_mb <= 80)} |`,
+  ]);
   const m = r.machine;
   return [
     `Measured ${String(m['date']).slice(0, 10)} on ${m['cores']} × ${m['cpu']}, ${m['memory_gib']} GiB, Node ${m['node']}, ${m['server']} (${m['profile']} profile: ttu n=${r.ttu.n}, raft n=${r.raft_cold_start.n}; ${m['wall_seconds']} s).`,
@@ -124,6 +146,16 @@ export function renderMarkdown(r: BenchResults): string {
     '| --- | --- | --- | --- | --- |',
     ...rows.map(([a, b, c, d, e]) => `| ${a} | ${b} | ${c} | ${d} | ${mark(e)} |`),
     ...loads,
+    ...(byRuntime.length > 0
+      ? [
+          '',
+          "The webhook under the same load on each runtime, with the image's Node options (Node 24 is what the image runs):",
+          '',
+          '| measure | result | floor | target | met |',
+          '| --- | --- | --- | --- | --- |',
+          ...byRuntime,
+        ]
+      : []),
     '',
     ...(r.footprint ? [renderFootprint(r)] : []),
   ].join('\n');

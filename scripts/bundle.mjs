@@ -63,6 +63,45 @@ module.exports = new Proxy({}, {
   },
 });`;
 
+/**
+ * light-my-request (fastify's `inject`, which the programs never call) takes `randomUUID` from
+ * node:crypto at import; our own code loads node:crypto only to check TLS files
+ * (common/lazy-builtins.ts). node:crypto costs a plain-HTTP sidecar about 2 MiB on Node 24
+ * (docs/footprint.md, third pass). A dependency's import of it gets a stand-in whose functions read
+ * at import (FUNCTIONS_READ_AT_IMPORT) load the real module when first called, and whose other
+ * properties load it when read.
+ */
+const FUNCTIONS_READ_AT_IMPORT = ['randomUUID'];
+const lazyCrypto = `let real;
+const load = () => (real ??= require('node:crypto'));
+const deferred = Object.fromEntries(
+  ${JSON.stringify(FUNCTIONS_READ_AT_IMPORT)}.map((name) => [name, (...args) => load()[name](...args)]),
+);
+module.exports = new Proxy({}, {
+  get: (_, key) => (Object.hasOwn(deferred, key) ? deferred[key] : load()[key]),
+  has: (_, key) => key in load(),
+  ownKeys: () => Reflect.ownKeys(load()),
+  getOwnPropertyDescriptor: (_, key) => {
+    const found = Reflect.getOwnPropertyDescriptor(load(), key);
+    return found && { ...found, configurable: true };
+  },
+});`;
+
+const lazyCryptoPlugin = {
+  name: 'lazy-crypto',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?crypto$/ }, (args) =>
+      args.importer.includes('/node_modules/')
+        ? { path: 'node:crypto', namespace: 'lazy-crypto' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'lazy-crypto' }, () => ({
+      contents: lazyCrypto,
+      loader: 'js',
+    }));
+  },
+};
+
 const lazyTls = {
   name: 'lazy-tls',
   setup(build) {
@@ -121,7 +160,8 @@ for (const program of PROGRAMS) {
     legalComments: 'eof',
     metafile: true,
     logLevel: 'warning',
-    plugins: program === 'sidecar' ? [noAxios, lazyTls] : [lazyTls],
+    plugins:
+      program === 'sidecar' ? [noAxios, lazyTls, lazyCryptoPlugin] : [lazyTls, lazyCryptoPlugin],
     // debug (node-vault's) tries `require('supports-color')` in a try/catch: installed here only as
     // a dev dependency's, so it stays out, as it was out of the pruned node_modules (the image
     // check names any dev dependency in the bundle: scripts/images/check.mjs).

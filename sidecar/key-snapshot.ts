@@ -1,8 +1,8 @@
 // What the key directories hold, as the check loop sees it, and the bounds on what it lists. Pure:
 // key-files.ts reads the directories and hands over what it found; this decides what the snapshot
 // says. Every path here is already a display path (display-path.ts): scrubbed, never a share.
-import { createHash } from 'node:crypto';
 import { distinctShares, type SourcedShare } from './key-parsing.js';
+import { sha256Hex } from './sha256.js';
 
 /** A file that gave shares. */
 export interface KeySource {
@@ -147,11 +147,14 @@ function stopReason(
     : `key files too large in total: stopped in ${dir} at ${count(limits.totalBytes)} bytes after ${count(read)} file(s); ${count(stopped.notRead)} not read`;
 }
 
-/** The fingerprint of a share set: a hash of the sorted shares, empty for none. */
+/**
+ * The fingerprint of a share set: the SHA-256 of the sorted shares, empty for none. Our own SHA-256
+ * (sha256.ts), not node:crypto's: that module alone costs a plain-HTTP sidecar about 2 MiB.
+ */
 export function fingerprintOf(shares: readonly { readonly hex: string }[]): string {
   if (shares.length === 0) return '';
   const sorted = shares.map((share) => share.hex).sort();
-  return createHash('sha256').update(sorted.join(',')).digest('hex');
+  return sha256Hex(sorted.join(','));
 }
 
 interface Accumulator {

@@ -11,12 +11,11 @@
 // parses, the key belongs to the certificate); files that are unreadable or unusable after start
 // leave the last good ones in use, and say so in the log once (per problem). A `subPath` mount is
 // never updated by the kubelet: mount the directory.
-import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { watchDirectories, type DirWatcher } from '../common/dir-watcher.js';
-import { tlsModule } from '../common/lazy-builtins.js';
+import { cryptoModule, tlsModule } from '../common/lazy-builtins.js';
 import { displayPath } from './display-path.js';
 import { scrubSecrets } from './scrub.js';
 
@@ -60,7 +59,7 @@ export function certificateProblem(pem: string): string | undefined {
   }
   for (const block of blocks) {
     try {
-      new X509Certificate(block);
+      new (cryptoModule().X509Certificate)(block);
     } catch {
       return 'holds a certificate that does not parse';
     }
@@ -93,7 +92,7 @@ export function materialProblem(
 export function expiredAt(cert: string | undefined, now: number): string | undefined {
   if (cert === undefined) return undefined;
   try {
-    const notAfter = Date.parse(new X509Certificate(cert).validTo);
+    const notAfter = Date.parse(new (cryptoModule().X509Certificate)(cert).validTo);
     return notAfter < now ? new Date(notAfter).toISOString() : undefined;
   } catch {
     return undefined;

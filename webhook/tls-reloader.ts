@@ -6,12 +6,12 @@
 // A bad pair is retried every 2 s, since a `..data` swap can be read half-way; the failure is
 // logged on first sight and then at most once a minute with a count (common/repeat-limiter.ts),
 // not every 2 s for as long as the pair stays bad. The metric counts every attempt.
-import { X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { createSecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import { watchDirectories, type DirWatcher } from '../common/dir-watcher.js';
+import { cryptoModule, tlsModule } from '../common/lazy-builtins.js';
 import { createRepeatLimiter } from '../common/repeat-limiter.js';
 import { describeError } from '../common/shutdown.js';
 import type { WebhookMetrics } from './metrics.js';
@@ -39,12 +39,12 @@ export class TlsLoadError extends Error {
 export function parseTlsMaterial(cert: string, key: string): TlsMaterial {
   let leaf: X509Certificate;
   try {
-    leaf = new X509Certificate(cert);
+    leaf = new (cryptoModule().X509Certificate)(cert);
   } catch {
     throw new TlsLoadError('TLS_CERT_INVALID', 'the certificate file holds no PEM certificate');
   }
   try {
-    createSecureContext({ cert, key });
+    tlsModule().createSecureContext({ cert, key });
   } catch {
     throw new TlsLoadError(
       'TLS_KEY_MISMATCH',

@@ -54,6 +54,16 @@ const RUN: BenchResults = {
     c64: { connections: 64, rps: 1527, p50_ms: 40, p99_ms: 116, errors: 0, requests: 16800 },
     peak_rss_mb: 116.5,
   },
+  // The same load on the images' Node 24 with the image's options (numbers of the same shape).
+  webhook_by_runtime: {
+    node24: {
+      node: 'v24.22.3',
+      c1: { connections: 1, rps: 1600, p50_ms: 0, p99_ms: 2, errors: 0, requests: 16000 },
+      c16: { connections: 16, rps: 2400, p50_ms: 6, p99_ms: 20, errors: 0, requests: 24000 },
+      c64: { connections: 64, rps: 2150, p50_ms: 28, p99_ms: 68, errors: 0, requests: 21500 },
+      peak_rss_mb: 130,
+    },
+  },
   sidecar: {
     idle_rss_mb: 68.9,
     idle_cpu_s_per_hour: 3.6,
@@ -180,6 +190,29 @@ describe('compare', () => {
         (r: any): void => void (r.webhook.c64.errors = 3),
         true,
       ],
+      // The webhook on the image's Node 24: throughput, p99 and the peak under load, each flagged
+      // on its own (the test Node's unchanged).
+      [
+        'webhook at concurrency 16, Node 24',
+        (r: any): void => void (r.webhook_by_runtime.node24.c16.rps = 2400 * 0.7),
+        true,
+      ],
+      [
+        'webhook p99 at concurrency 64, Node 24',
+        (r: any): void => void (r.webhook_by_runtime.node24.c64.p99_ms = 68 * 1.3),
+        true,
+      ],
+      [
+        'webhook RSS under load, Node 24',
+        (r: any): void => void (r.webhook_by_runtime.node24.peak_rss_mb = 130 * 1.4),
+        true,
+      ],
+      // A lower peak is better, not a flag.
+      [
+        'webhook RSS under load, Node 24',
+        (r: any): void => void (r.webhook_by_runtime.node24.peak_rss_mb = 80),
+        false,
+      ],
       // A floor is the machine, not the code: shown, never flagged.
       [
         'floor: time-to-unseal, median',
@@ -255,6 +288,21 @@ describe('compare', () => {
       'webhook errors, all concurrencies: missing from the baseline',
     ]);
     expect(result.rows.map((r) => r.name)).not.toContain('webhook at concurrency 64');
+  });
+
+  it('names the Node 24 load measures as missing from a baseline made before they were measured', () => {
+    const old = clone();
+    delete old.webhook_by_runtime;
+    const result = compare(old, clone());
+    expect(result.ok).toBe(false);
+    expect(result.problems).toEqual([
+      'webhook at concurrency 1, Node 24: missing from the baseline',
+      'webhook at concurrency 16, Node 24: missing from the baseline',
+      'webhook at concurrency 64, Node 24: missing from the baseline',
+      'webhook p99 at concurrency 16, Node 24: missing from the baseline',
+      'webhook p99 at concurrency 64, Node 24: missing from the baseline',
+      'webhook RSS under load, Node 24: missing from the baseline',
+    ]);
   });
 
   it('never flags a run that is at most 25% worse on every measure (property)', () => {
