@@ -1,8 +1,9 @@
 // What the key directories hold, as the check loop sees it, and the bounds on what it lists. Pure:
 // key-files.ts reads the directories and hands over what it found; this decides what the snapshot
 // says. Every path here is already a display path (display-path.ts): scrubbed, never a share.
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { distinctShares, type SourcedShare } from './key-parsing.js';
-import { sha256Hex } from './sha256.js';
 
 /** A file that gave shares. */
 export interface KeySource {
@@ -148,13 +149,16 @@ function stopReason(
 }
 
 /**
- * The fingerprint of a share set: the SHA-256 of the sorted shares, empty for none. Our own SHA-256
- * (sha256.ts), not node:crypto's: that module alone costs a plain-HTTP sidecar about 2 MiB.
+ * The fingerprint of a share set: the SHA-256 of the sorted shares, empty for none. It is compared,
+ * never shown, but stays a cryptographic hash so that no share can be read back from it should it
+ * ever reach a log. @noble/hashes, not node:crypto: node:crypto costs a sidecar whose VAULT_ADDR
+ * is http:// (the official chart's default) about 2 MiB resident on Node 24, and the keys are read
+ * at start, so loading it lazily would not help (docs/footprint.md, third pass).
  */
 export function fingerprintOf(shares: readonly { readonly hex: string }[]): string {
   if (shares.length === 0) return '';
   const sorted = shares.map((share) => share.hex).sort();
-  return sha256Hex(sorted.join(','));
+  return bytesToHex(sha256(utf8ToBytes(sorted.join(','))));
 }
 
 interface Accumulator {

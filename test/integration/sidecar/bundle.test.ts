@@ -3,7 +3,7 @@
 // tsc output; these run the bundle itself against a real OpenBao, over plain HTTP and over TLS, so
 // a bundling mistake (a dependency left out, the stub reached) fails here and not first in a pod.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeSecretVolume } from '../../harness/key-volume.js';
@@ -48,6 +48,15 @@ describe('the sidecar bundle (what the image runs)', () => {
     const init = await server.init(5, 3);
     const keysDir = tempDir('bundle-keys');
     writeSecretVolume(keysDir, { 'init.json': init.rawJson });
+    // What Node loaded, written when the sidecar exits (docs/footprint.md: over http:// it loads no
+    // TLS, HTTP/2, undici or crypto, about 8 MiB on Node 24).
+    const probeDir = tempDir('bundle-modules');
+    const loadedFile = join(probeDir, 'loaded.json');
+    const preload = join(probeDir, 'record-modules.cjs');
+    writeFileSync(
+      preload,
+      `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(loadedFile)}, JSON.stringify(process.moduleLoadList)));\n`,
+    );
     const sidecar = track(
       await startSidecar(
         {
@@ -55,6 +64,7 @@ describe('the sidecar bundle (what the image runs)', () => {
           UNSEAL_KEYS_DIR: keysDir,
           UNSEAL_PODINFO_DIR: join(tempDir('podinfo'), 'absent'),
           UNSEAL_INTERVAL: '1s',
+          NODE_OPTIONS: `--require ${preload}`,
           ...(ca ? { VAULT_CACERT: server.caFile, VAULT_TLS_SERVER_NAME: serverName } : {}),
         },
         { entry: BUNDLE },
@@ -71,5 +81,11 @@ describe('the sidecar bundle (what the image runs)', () => {
     expect(sidecar.stdout() + sidecar.stderr()).not.toContain('axios');
     await expectNoLeaks(sidecar, init);
     expect(await sidecar.stop()).toBe(0);
+    const loaded = (JSON.parse(readFileSync(loadedFile, 'utf8')) as string[]).filter((m) =>
+      /^NativeModule (crypto|tls|https|http2|internal\/deps\/undici\/undici)$/.test(m),
+    );
+    // Over TLS it needs tls and https (and so crypto); over plain HTTP none of them.
+    if (scheme === 'http') expect(loaded).toEqual([]);
+    else expect(loaded).toEqual(expect.arrayContaining(['NativeModule tls']));
   });
 });

@@ -1,6 +1,7 @@
 // The snapshot of the key directories: what it lists, what it counts, and how it tells a missing
 // directory from loaded keys. Pure: readings in, snapshot out.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   buildKeySnapshot,
@@ -146,5 +147,20 @@ describe('fingerprintOf', () => {
   it('holds no share material', () => {
     expect(fingerprintOf([a, b])).not.toContain('aa'.repeat(16));
     expect(fingerprintOf([])).toBe('');
+  });
+
+  // @noble/hashes, not node:crypto, computes it (the sidecar then loads no node:crypto over
+  // http://): the same SHA-256 of the sorted shares joined by commas.
+  it("is node:crypto's SHA-256 of the sorted shares, for any share set", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.stringMatching(/^[0-9a-f]{66}$/), { minLength: 1, maxLength: 10 }),
+        (hexes) => {
+          const joined = [...hexes].sort().join(',');
+          const expected = createHash('sha256').update(joined).digest('hex');
+          expect(fingerprintOf(hexes.map((hex) => ({ hex })))).toBe(expected);
+        },
+      ),
+    );
   });
 });
