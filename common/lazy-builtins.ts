@@ -8,7 +8,8 @@
 // - node:crypto costs about 2 MiB to a sidecar talking plain HTTP (docs/footprint.md, third
 //   pass); only the checks of TLS files use it (X509Certificate), and TLS loads it anyway.
 // Node caches each module, so later calls are a lookup. The bundle gives the dependencies' own
-// imports of https, http2 and tls the same treatment (scripts/bundle.mjs, `lazy-tls`).
+// imports of https, http2, tls and crypto the same treatment (scripts/bundle.mjs,
+// `lazy-builtins`).
 import { createRequire } from 'node:module';
 import type * as Crypto from 'node:crypto';
 import type * as Http from 'node:http';

@@ -44,38 +44,21 @@ const noAxios = {
  * fastify (`lib/server.js`: https and http2), node-vault (https) and prom-client (its pushgateway:
  * https) load these at import, and call them only on a path we do not take (an https or http2
  * fastify server, node-vault's axios, a push) or take only with TLS configured. On Node 24,
- * `node:https` costs about 8.5 MiB resident and `node:http2` 12.7 MiB (docs/footprint.md). Each
- * dependency's import of them gets a stand-in that loads the real module at the first property
- * read: they keep the module object and read `.createServer`, `.Agent`, `.request` when called.
+ * `node:https` costs about 8.5 MiB resident and `node:http2` 12.7 MiB (docs/footprint.md).
+ * light-my-request (fastify's `inject`, which the programs never call) takes `randomUUID` from
+ * node:crypto at import, and node:crypto costs a plain-HTTP sidecar about 2 MiB on Node 24 (third
+ * pass). Each dependency's import of them gets a stand-in that loads the real module at the first
+ * property read (they keep the module object and read `.createServer`, `.Agent`, `.request` when
+ * called), or, for a function read at import (FUNCTIONS_READ_AT_IMPORT), when it is first called.
  * Our own code loads them on first use too (common/lazy-builtins.ts); the webhook, an https server,
- * still loads https and tls at start, and no longer http2.
+ * still loads https, tls and crypto at start, and no longer http2.
  */
-const LAZY_BUILTINS = /^(node:)?(https|http2|tls)$/;
+const LAZY_BUILTINS = /^(node:)?(https|http2|tls|crypto)$/;
+const FUNCTIONS_READ_AT_IMPORT = { 'node:crypto': ['randomUUID'] };
 const lazyBuiltin = (name) => `let real;
 const load = () => (real ??= require(${JSON.stringify(name)}));
-module.exports = new Proxy({}, {
-  get: (_, key) => load()[key],
-  has: (_, key) => key in load(),
-  ownKeys: () => Reflect.ownKeys(load()),
-  getOwnPropertyDescriptor: (_, key) => {
-    const found = Reflect.getOwnPropertyDescriptor(load(), key);
-    return found && { ...found, configurable: true };
-  },
-});`;
-
-/**
- * light-my-request (fastify's `inject`, which the programs never call) takes `randomUUID` from
- * node:crypto at import; our own code loads node:crypto only to check TLS files
- * (common/lazy-builtins.ts). node:crypto costs a plain-HTTP sidecar about 2 MiB on Node 24
- * (docs/footprint.md, third pass). A dependency's import of it gets a stand-in whose functions read
- * at import (FUNCTIONS_READ_AT_IMPORT) load the real module when first called, and whose other
- * properties load it when read.
- */
-const FUNCTIONS_READ_AT_IMPORT = ['randomUUID'];
-const lazyCrypto = `let real;
-const load = () => (real ??= require('node:crypto'));
 const deferred = Object.fromEntries(
-  ${JSON.stringify(FUNCTIONS_READ_AT_IMPORT)}.map((name) => [name, (...args) => load()[name](...args)]),
+  ${JSON.stringify(FUNCTIONS_READ_AT_IMPORT[name] ?? [])}.map((fn) => [fn, (...args) => load()[fn](...args)]),
 );
 module.exports = new Proxy({}, {
   get: (_, key) => (Object.hasOwn(deferred, key) ? deferred[key] : load()[key]),
@@ -87,23 +70,8 @@ module.exports = new Proxy({}, {
   },
 });`;
 
-const lazyCryptoPlugin = {
-  name: 'lazy-crypto',
-  setup(build) {
-    build.onResolve({ filter: /^(node:)?crypto$/ }, (args) =>
-      args.importer.includes('/node_modules/')
-        ? { path: 'node:crypto', namespace: 'lazy-crypto' }
-        : undefined,
-    );
-    build.onLoad({ filter: /.*/, namespace: 'lazy-crypto' }, () => ({
-      contents: lazyCrypto,
-      loader: 'js',
-    }));
-  },
-};
-
-const lazyTls = {
-  name: 'lazy-tls',
+const lazyBuiltins = {
+  name: 'lazy-builtins',
   setup(build) {
     build.onResolve({ filter: LAZY_BUILTINS }, (args) =>
       args.importer.includes('/node_modules/')
@@ -160,8 +128,7 @@ for (const program of PROGRAMS) {
     legalComments: 'eof',
     metafile: true,
     logLevel: 'warning',
-    plugins:
-      program === 'sidecar' ? [noAxios, lazyTls, lazyCryptoPlugin] : [lazyTls, lazyCryptoPlugin],
+    plugins: program === 'sidecar' ? [noAxios, lazyBuiltins] : [lazyBuiltins],
     // debug (node-vault's) tries `require('supports-color')` in a try/catch: installed here only as
     // a dev dependency's, so it stays out, as it was out of the pruned node_modules (the image
     // check names any dev dependency in the bundle: scripts/images/check.mjs).
