@@ -77,9 +77,9 @@ export default defineConfig({
           // Three files at a time. The files mostly wait on timers (servers starting, sidecars
           // polling, deadlines): the 2-core machine was 11% busy with them one by one. Each
           // worker hands out ports from its own slice (test/harness/ports.ts), so files never
-          // share one. Measured with another CI run beside: OpenBao 169 s (one by one: ~500 s), 4 at a
-          // time 134 s; Vault 1.21 on Node 24 184 s (one by one: 451 s); every test passed in
-          // each. Three, not four, leaves room for a busier machine.
+          // share one. Measured with another CI run beside: OpenBao 169 s (one by one: ~500 s),
+          // 4 at a time 134 s; Vault 1.21 on Node 24 184 s (one by one: 451 s); every test
+          // passed in each. Three, not four, leaves room for a busier machine.
           maxWorkers: 3,
           // After the unit project (vitest runs projects with different maxWorkers in groups).
           sequence: { groupOrder: 1 },
