@@ -5,7 +5,7 @@
 // a measure, the machine was slower, not the code. The API-seal time is shown and not flagged
 // either: it is where in UNSEAL_INTERVAL the seal happened to land (0 to 5 s by design). Pure.
 import type { LoadResult } from './measures.js';
-import type { BenchResults } from './report.js';
+import type { BenchResults, WebhookRuntimeLoad } from './report.js';
 
 export type Better = 'lower' | 'higher';
 
@@ -93,34 +93,36 @@ const FOOTPRINT: readonly Measure[] = ['node20', 'node24'].flatMap((key): Measur
   ];
 });
 
+type Concurrency = 'c1' | 'c16' | 'c64';
+
 /**
- * The webhook under load on the images' Node 24 with the image's options (bench/measures.ts): what
- * a cluster runs, beside the same load on the test Node below.
+ * Throughput at each concurrency and p99 at 16 and 64, for one webhook load run: the test Node's
+ * (`webhook`), or the images' Node 24 with the image's options (`webhook_by_runtime`,
+ * bench/measures.ts), named with `suffix`.
  */
-const IMAGE_LOAD: readonly Measure[] = (() => {
-  const run = (r: BenchResults, key: 'c1' | 'c16' | 'c64'): LoadResult | undefined =>
-    r.webhook_by_runtime?.['node24']?.[key];
+function loadMeasures(
+  suffix: string,
+  run: (r: BenchResults, key: Concurrency) => LoadResult | undefined,
+): Measure[] {
   return [
     ...(['c1', 'c16', 'c64'] as const).map((key): Measure => ({
-      name: `webhook at concurrency ${key.slice(1)}, Node 24`,
+      name: `webhook at concurrency ${key.slice(1)}${suffix}`,
       unit: 'req/s',
       better: 'higher',
       read: (r) => run(r, key)?.rps,
     })),
     ...(['c16', 'c64'] as const).map((key): Measure => ({
-      name: `webhook p99 at concurrency ${key.slice(1)}, Node 24`,
+      name: `webhook p99 at concurrency ${key.slice(1)}${suffix}`,
       unit: 'ms',
       better: 'lower',
       read: (r) => run(r, key)?.p99_ms,
     })),
-    {
-      name: 'webhook RSS under load, Node 24',
-      unit: 'MiB',
-      better: 'lower',
-      read: (r) => r.webhook_by_runtime?.['node24']?.peak_rss_mb,
-    },
   ];
-})();
+}
+
+/** The webhook's load on the images' Node 24: what a cluster runs, beside the test Node's. */
+const imageLoad = (r: BenchResults): WebhookRuntimeLoad | undefined =>
+  r.webhook_by_runtime?.['node24'];
 
 export const MEASURES: readonly Measure[] = [
   ...FOOTPRINT,
@@ -157,18 +159,7 @@ export const MEASURES: readonly Measure[] = [
     better: 'lower',
     read: (r) => r.sidecar?.cpu_s_per_1000_checks,
   },
-  ...['c1', 'c16', 'c64'].map((key): Measure => ({
-    name: `webhook at concurrency ${key.slice(1)}`,
-    unit: 'req/s',
-    better: 'higher',
-    read: (r) => load(r, key)?.rps,
-  })),
-  ...['c16', 'c64'].map((key): Measure => ({
-    name: `webhook p99 at concurrency ${key.slice(1)}`,
-    unit: 'ms',
-    better: 'lower',
-    read: (r) => load(r, key)?.p99_ms,
-  })),
+  ...loadMeasures('', load),
   {
     name: 'webhook errors, all concurrencies',
     unit: '',
@@ -189,7 +180,13 @@ export const MEASURES: readonly Measure[] = [
       return typeof peak === 'number' ? peak : undefined;
     },
   },
-  ...IMAGE_LOAD,
+  ...loadMeasures(', Node 24', (r, key) => imageLoad(r)?.[key]),
+  {
+    name: 'webhook RSS under load, Node 24',
+    unit: 'MiB',
+    better: 'lower',
+    read: (r) => imageLoad(r)?.peak_rss_mb,
+  },
   {
     name: 'floor: time-to-unseal, median',
     unit: 'ms',
